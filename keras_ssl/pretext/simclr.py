@@ -1,0 +1,109 @@
+"""SimCLR (Chen et al. 2020): contrast two augmented views of each image with NT-Xent."""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+from keras_ssl.heads import projection_head as build_projection_head
+from keras_ssl.losses import _check_temperature, contrastive_logits
+from keras_ssl.pretext.base import PretextModel, encoder_image_size, resolve_augment
+
+
+@keras.saving.register_keras_serializable(package="keras_ssl")
+class SimCLR(PretextModel):
+    """SimCLR pretraining model: encoder + projection head trained with NT-Xent.
+
+    Each training step takes a batch of N unlabeled images (labels, if the data set
+    yields them, are ignored), makes two augmented views of every image on the
+    device, encodes the 2N views in one pass, projects them and minimises the NT-Xent
+    loss (`keras_ssl.losses.nt_xent`). Metrics: `loss`, `contrastive_accuracy` (the
+    partner view is the most similar of the 2N - 1 candidates) and
+    `contrastive_top5_accuracy`. Evaluation (`model.evaluate`) also augments, with the
+    encoder in inference mode.
+
+    The learning is written as `call` + `compute_loss`, so Keras' own train and test
+    steps of every backend (TensorFlow, JAX, PyTorch) run it unchanged.
+
+    Args:
+        encoder: a `keras.Model` mapping images in [0, 255] to `(batch, features)`,
+            e.g. `keras_ssl.encoders.mobilenet_v2()`.
+        projection_head: the projection MLP; None builds
+            `keras_ssl.heads.projection_head()` (Dense 256 → BN → Dense 128).
+        augment: the augmentation layer applied to make each view, or a preset
+            name ("simclr", "umea"); None means "simclr" at the encoder's input size.
+            Its output size must match the encoder's input.
+        temperature: NT-Xent temperature tau, > 0.
+        **kwargs: passed to `keras.Model` (e.g. `name`).
+
+    Example:
+
+    ```python
+    encoder = keras_ssl.encoders.mobilenet_v2(input_shape=(96, 96, 3))
+    model = keras_ssl.SimCLR(
+        encoder,
+        keras_ssl.heads.projection_head(256, 128),
+        keras_ssl.augment.umea_augment(96),
+        temperature=0.1,
+    )
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    model.fit(unlabeled_images_dataset, epochs=75)
+    model.encoder.save("encoder.keras")
+    ```
+    """
+
+    def __init__(
+        self, encoder, projection_head=None, augment=None, temperature: float = 0.1, **kwargs
+    ):
+        super().__init__(encoder, **kwargs)
+        self.temperature = _check_temperature(temperature)
+        if projection_head is None:
+            projection_head = build_projection_head()
+        self.projection_head = projection_head
+        if augment is None:
+            augment = "simclr"
+        self.augment = resolve_augment(augment, image_size=encoder_image_size(self.encoder))
+        self.contrastive_accuracy = keras.metrics.SparseTopKCategoricalAccuracy(
+            k=1, name="contrastive_accuracy"
+        )
+        self.contrastive_top5_accuracy = keras.metrics.SparseTopKCategoricalAccuracy(
+            k=5, name="contrastive_top5_accuracy"
+        )
+
+    def make_views(self, images):
+        """The two augmented views of a batch, stacked: shape (2N, height, width, 3)."""
+        images = self._prepare_images(images)
+        if images.shape[0] is not None and images.shape[0] < 2:
+            raise ValueError(
+                "SimCLR needs at least 2 images per batch: each view is contrasted with the "
+                f"views of the other images; got a batch of {images.shape[0]}. "
+                "Use a larger batch size, and `drop_remainder=True` when batching."
+            )
+        # Views are always augmented: they define the pretext task, in evaluation too.
+        views = ops.concatenate(
+            [self.augment(images, training=True), self.augment(images, training=True)], axis=0
+        )
+        return self._fit_to_encoder(views)
+
+    def call(self, images, training=False):
+        """Returns the projections of both views, shape (2N, output_dim): views a then b."""
+        features = self._encode(self.make_views(images), training=training)
+        return self.projection_head(features, training=training)
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        z_a, z_b = ops.split(y_pred, 2, axis=0)
+        logits, labels = contrastive_logits(z_a, z_b, self.temperature)
+        loss = ops.mean(ops.sparse_categorical_crossentropy(labels, logits, from_logits=True))
+        self.contrastive_accuracy.update_state(labels, logits)
+        self.contrastive_top5_accuracy.update_state(labels, logits)
+        if self.losses:
+            loss = loss + ops.sum(self.losses)
+        return loss
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "projection_head": self._serialize(self.projection_head),
+            "augment": self._serialize(self.augment),
+            "temperature": self.temperature,
+        }
