@@ -77,6 +77,7 @@ def mobilenet_v2(
     # keras.applications.mobilenet_v2.preprocess_input: x / 127.5 - 1.
     scaled = layers.Rescaling(1.0 / 127.5, offset=-1.0, name="mobilenet_v2_preprocess")(inputs)
     backbone = keras.applications.MobileNetV2(
+        input_shape=tuple(input_shape),
         input_tensor=scaled,
         include_top=False,
         weights=weights,
