@@ -1,0 +1,32 @@
+"""Evaluation: classification metrics, weighted kNN on embeddings, embedding export.
+
+- `metrics`: `top_k_accuracy`, `classification_report`, `confusion_matrix`,
+  `multilabel_metrics` on NumPy arrays.
+- `classifier`: `evaluate_classifier`, all of them for a Keras model at once, as JSON.
+- `knn`: `knn_predict`, `knn_accuracy` and the `KNNMonitor` pretraining callback.
+- `embeddings`: `compute_embeddings`, `save_embeddings`, `load_embeddings`.
+"""
+
+from keras_ssl.evaluate.classifier import evaluate_classifier
+from keras_ssl.evaluate.embeddings import compute_embeddings, load_embeddings, save_embeddings
+from keras_ssl.evaluate.knn import KNNMonitor, knn_accuracy, knn_predict
+from keras_ssl.evaluate.metrics import (
+    classification_report,
+    confusion_matrix,
+    multilabel_metrics,
+    top_k_accuracy,
+)
+
+__all__ = [
+    "KNNMonitor",
+    "classification_report",
+    "compute_embeddings",
+    "confusion_matrix",
+    "evaluate_classifier",
+    "knn_accuracy",
+    "knn_predict",
+    "load_embeddings",
+    "multilabel_metrics",
+    "save_embeddings",
+    "top_k_accuracy",
+]
