@@ -92,6 +92,8 @@ def predict_batches(
         labels.append(y)
         if verbose:
             progbar.update(step + 1)
+    if verbose and progbar.target is None and outputs:
+        progbar.update(len(outputs), finalize=True)  # a dataset of unknown length ends here
     if not outputs:
         raise ValueError("`data` is empty: no batch to run the model on.")
     if any(y is None for y in labels):
