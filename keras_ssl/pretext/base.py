@@ -23,7 +23,12 @@ def resolve_augment(augment, image_size):
     if isinstance(augment, str):
         from keras_ssl import augment as augment_module
 
-        return augment_module.get(augment, image_size=image_size)
+        if image_size is not None and image_size[0] != image_size[1]:
+            raise ValueError(
+                f"Augmentation presets make square images, but the encoder takes {image_size}; "
+                "pass an augmentation layer that outputs that size as `augment=`."
+            )
+        return augment_module.get(augment, image_size=None if image_size is None else image_size[0])
     if isinstance(augment, dict):
         return keras.saving.deserialize_keras_object(augment)
     raise ValueError(
