@@ -1,0 +1,284 @@
+"""The catalogue of named data sets, and `load`, which also takes folders and zips.
+
+Every entry returns an `ImageSet`. The TFDS and `keras.datasets` entries download on
+first use (where the machine has internet) and hold the decoded images in memory.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import tensorflow as tf
+
+from keras_ssl.data.files import resize_images
+from keras_ssl.data.folders import (
+    _checked_size,
+    find_tiny_imagenet,
+    load_image_folder,
+    load_tiny_imagenet,
+)
+from keras_ssl.data.imageset import ImageSet
+
+CIFAR10_CLASS_NAMES = [
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class _Entry:
+    loader: Callable[..., ImageSet]
+    splits: tuple[str, ...]
+    description: str
+
+
+_CATALOG: dict[str, _Entry] = {}
+
+
+def register_dataset(name: str, splits: Sequence[str], description: str = ""):
+    """Adds a loader `loader(split, data_dir=None, **kwargs) -> ImageSet` to the catalogue.
+
+    Args:
+        name: the name `load_dataset` and `load` accept.
+        splits: the split names the loader accepts (TFDS slices like
+            `"train[:10%]"` are checked by their base name).
+        description: one line for listings.
+
+    Returns:
+        A decorator that registers the function and returns it unchanged.
+
+    Example:
+
+    >>> @register_dataset("noise", splits=["train"])
+    ... def load_noise(split, data_dir=None):
+    ...     return ImageSet(images=np.zeros((8, 4, 4, 3), np.uint8))
+    """
+
+    def register(loader):
+        _CATALOG[name] = _Entry(loader, tuple(splits), description)
+        return loader
+
+    return register
+
+
+def available_datasets() -> list[str]:
+    """The names `load_dataset` accepts, sorted."""
+    return sorted(_CATALOG)
+
+
+def load_dataset(
+    name: str, split: str = "train", data_dir: str | None = None, **kwargs
+) -> ImageSet:
+    """Loads one split of a named data set as an `ImageSet`.
+
+    | name | source | splits | labels |
+    | --- | --- | --- | --- |
+    | `cifar10` | TFDS | train, test | 10 classes |
+    | `cifar10_keras` | `keras.datasets.cifar10` | train, test | 10 classes |
+    | `stl10` | TFDS | unlabelled (100k), train (5k), test (8k) | 10 classes; none for unlabelled |
+    | `oxford_iiit_pet` | TFDS | train, test | 37 breeds; needs `image_size` |
+    | `celeb_a` | TFDS | train, validation, test | 40 binary attributes, multi-hot |
+    | `tiny_imagenet` | official archive at `data_dir` | train, val, test | 200 classes |
+
+    Args:
+        name: one of `available_datasets()`.
+        split: the split; TFDS entries also take slices such as `"train[:10%]"`.
+        data_dir: where TFDS keeps its data (`None`: its default), or for
+            `tiny_imagenet` the archive or folder.
+        **kwargs: passed to the loader: `image_size=(h, w)` to resize in memory,
+            `download=False` for TFDS to use only local files.
+
+    Returns:
+        The `ImageSet`.
+
+    Example:
+
+    >>> train = load_dataset("cifar10", split="train")
+    >>> train.image_shape, train.num_classes
+    ((32, 32, 3), 10)
+    """
+    if name not in _CATALOG:
+        raise ValueError(
+            f"Unknown data set {name!r}; the catalogue has: {', '.join(available_datasets())}."
+        )
+    entry = _CATALOG[name]
+    base = split.split("[", 1)[0]
+    if base not in entry.splits:
+        raise ValueError(
+            f"{name} has no split {split!r}; expected one of: {', '.join(entry.splits)}."
+        )
+    return entry.loader(split, data_dir=data_dir, **kwargs)
+
+
+def load(source: str | os.PathLike, split: str | None = None, **kwargs) -> ImageSet:
+    """Loads a catalogue data set by name, or the images at a path.
+
+    What `source` may be, checked in this order:
+    1. a name from `available_datasets()`: `load_dataset(source, split or "train")`;
+    2. a Tiny ImageNet archive or folder: `load_tiny_imagenet(source, split or "train")`;
+    3. a folder of images or a `.zip` of one: `load_image_folder(source)`; with
+       `split`, the subfolder of that name (`root/<split>/<class>/…`) is loaded.
+
+    Args:
+        source: a catalogue name, or a path to a folder or a zip archive.
+        split: the split or subfolder; `None` takes `"train"` for named data sets
+            and the whole folder for paths.
+        **kwargs: passed on to the loader (e.g. `image_size`, `labeled`, `strict`).
+
+    Returns:
+        The `ImageSet`.
+
+    Example:
+
+    >>> imageset = load("../shared/data/cifar10-train.zip", split="train")
+    >>> len(imageset)
+    50000
+    """
+    if str(source) in _CATALOG:
+        return load_dataset(str(source), split=split or "train", **kwargs)
+    if not os.path.exists(source):
+        raise ValueError(
+            f"Unknown data set {str(source)!r}: it is neither a catalogue name "
+            f"({', '.join(available_datasets())}) nor an existing folder or zip file."
+        )
+    if find_tiny_imagenet(source) is not None:
+        return load_tiny_imagenet(source, split=split or "train", **kwargs)
+    return load_image_folder(source, subfolder=split, **kwargs)
+
+
+def _from_tfds(
+    name: str,
+    split: str,
+    data_dir: str | None,
+    image_size: Sequence[int] | None,
+    labels: Callable[[dict], tf.Tensor] | None,
+    class_names: Callable[[object], list[str]],
+    download: bool = True,
+) -> ImageSet:
+    """Reads one TFDS split into memory: uint8 images and the labels `labels(example)` gives."""
+    import tensorflow_datasets as tfds
+
+    image_size = _checked_size(image_size)
+    builder = tfds.builder(name, data_dir=data_dir)
+    stored = builder.info.features["image"].shape
+    if image_size is None and None in stored[:2]:
+        raise ValueError(
+            f"{name} images differ in size; pass image_size=(height, width) to resize them."
+        )
+    if download:
+        builder.download_and_prepare()
+    dataset = builder.as_dataset(split=split, shuffle_files=False)
+
+    def convert(example):
+        image = example["image"]
+        if image_size is not None:
+            image = resize_images(image, image_size)
+        if image.shape[-1] == 1:
+            image = tf.image.grayscale_to_rgb(image)
+        label = labels(example) if labels is not None else tf.zeros((), tf.int64)
+        return image, label
+
+    images, targets = [], []
+    dataset = dataset.map(convert, num_parallel_calls=tf.data.AUTOTUNE).batch(1024)
+    for batch_images, batch_labels in dataset.prefetch(tf.data.AUTOTUNE):
+        images.append(batch_images.numpy())
+        targets.append(batch_labels.numpy())
+    if not images:
+        raise ValueError(f"TFDS split {name}/{split} is empty.")
+    return ImageSet(
+        images=np.concatenate(images),
+        labels=np.concatenate(targets) if labels is not None else None,
+        class_names=class_names(builder.info),
+        name=f"{name}:{split}",
+    )
+
+
+def _class_label(example):
+    return example["label"]
+
+
+def _label_names(info) -> list[str]:
+    return list(info.features["label"].names)
+
+
+@register_dataset("cifar10", ["train", "test"], "CIFAR-10 from TFDS, 32x32, 10 classes")
+def _cifar10(split, data_dir=None, image_size=None, download=True):
+    # The names are fixed (and the same as keras.datasets'); TFDS only knows them once
+    # the data set has been prepared.
+    return _from_tfds(
+        "cifar10",
+        split,
+        data_dir,
+        image_size,
+        _class_label,
+        lambda info: CIFAR10_CLASS_NAMES,
+        download,
+    )
+
+
+@register_dataset("stl10", ["unlabelled", "train", "test"], "STL-10 from TFDS, 96x96")
+def _stl10(split, data_dir=None, image_size=None, download=True):
+    # The unlabelled split stores label -1; it gets labels=None, like every unlabeled set.
+    labels = None if split.startswith("unlabelled") else _class_label
+    return _from_tfds("stl10", split, data_dir, image_size, labels, _label_names, download)
+
+
+@register_dataset("oxford_iiit_pet", ["train", "test"], "Oxford-IIIT Pet from TFDS, 37 breeds")
+def _oxford_iiit_pet(split, data_dir=None, image_size=None, download=True):
+    return _from_tfds(
+        "oxford_iiit_pet", split, data_dir, image_size, _class_label, _label_names, download
+    )
+
+
+def _celeb_a_attributes(info) -> list[str]:
+    return list(info.features["attributes"].keys())
+
+
+@register_dataset("celeb_a", ["train", "validation", "test"], "CelebA, 40 attributes, multi-hot")
+def _celeb_a(split, data_dir=None, image_size=None, download=True):
+    def attributes(example):
+        values = example["attributes"]
+        return tf.stack([tf.cast(values[key], tf.int64) for key in sorted(values)])
+
+    # Both the label columns and `class_names` follow the sorted attribute names.
+    def names(info):
+        return sorted(_celeb_a_attributes(info))
+
+    return _from_tfds("celeb_a", split, data_dir, image_size, attributes, names, download)
+
+
+@register_dataset("cifar10_keras", ["train", "test"], "CIFAR-10 from keras.datasets")
+def _cifar10_keras(split, data_dir=None, image_size=None):
+    import keras
+
+    (x_train, y_train), (x_test, y_test) = keras.datasets.cifar10.load_data()
+    images, labels = (x_train, y_train) if split == "train" else (x_test, y_test)
+    if image_size is not None:
+        images = resize_images(images, _checked_size(image_size)).numpy()
+    return ImageSet(
+        images=images,
+        labels=np.asarray(labels).reshape(-1),
+        class_names=CIFAR10_CLASS_NAMES,
+        name=f"cifar10_keras:{split}",
+    )
+
+
+@register_dataset("tiny_imagenet", ["train", "val", "test"], "Tiny ImageNet archive, 64x64")
+def _tiny_imagenet(split, data_dir=None, **kwargs):
+    if data_dir is None:
+        raise ValueError(
+            "tiny_imagenet is not in TFDS: pass data_dir= the tiny-imagenet-200 zip or "
+            "folder, or call load(path)."
+        )
+    return load_tiny_imagenet(data_dir, split=split, **kwargs)

@@ -1,0 +1,281 @@
+"""`tf.data` pipelines for pretraining (images only) and fine-tuning (image, label).
+
+Images stay uint8 all the way to the device: augmentation and rescaling live in the
+model, where they run batched on the accelerator. What the pipelines do, in order:
+
+- images in memory: a seeded permutation per epoch, batches gathered with NumPy
+  fancy indexing (no per-image work, no second copy of the array);
+- image files: read and decoded in parallel (`num_parallel_calls=AUTOTUNE`), cached
+  in memory after the first pass when they fit, then shuffled every epoch;
+- optional resizing (`image_size`), batching, `prefetch(AUTOTUNE)`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import tensorflow as tf
+
+from keras_ssl.data.files import resize_images
+from keras_ssl.data.folders import _checked_size
+from keras_ssl.data.imageset import ImageSet
+
+# Cache decoded images in memory ("auto") when they take at most this share of free memory.
+_CACHE_MEMORY_SHARE = 0.5
+
+
+def pretraining_pipeline(
+    imageset: ImageSet,
+    batch_size: int,
+    *,
+    image_size: Sequence[int] | None = None,
+    shuffle: bool = True,
+    seed: int = 0,
+    cache: bool | str = "auto",
+    repeat: bool = False,
+) -> tf.data.Dataset:
+    """Batches of uint8 images for self-supervised pretraining; labels are dropped.
+
+    Batches always have exactly `batch_size` images (`drop_remainder=True`): a
+    contrastive loss compares every image with the rest of its batch, so a short
+    last batch would change the task. Resizing is explicit: by default the images
+    keep their size and the model upsamples on the device (the Umeå recipe feeds
+    32×32 CIFAR-10 and resizes to 96×96 inside the model).
+
+    Args:
+        imageset: the images.
+        batch_size: images per batch; at most the number of images.
+        image_size: `(height, width)` to resize to in the pipeline, or `None`.
+        shuffle: reshuffle every epoch.
+        seed: seed of the shuffling; the same seed gives the same batches.
+        cache: keep decoded images in memory after the first pass: `True`, `False`,
+            or `"auto"` (when they take at most half of the available memory).
+            Images already in memory are never copied.
+        repeat: repeat forever (for `steps_per_epoch`-style training).
+
+    Returns:
+        A `tf.data.Dataset` of uint8 tensors `[batch_size, H, W, 3]`.
+
+    Example:
+
+    >>> train = load("../shared/data/cifar10-train.zip")
+    >>> dataset = pretraining_pipeline(train, 256, seed=0)
+    >>> next(iter(dataset)).shape
+    TensorShape([256, 32, 32, 3])
+    """
+    _check_batch_size(batch_size, imageset, drop_remainder=True)
+    return _batches(imageset, batch_size, False, image_size, shuffle, seed, cache, repeat, True)
+
+
+def finetuning_pipeline(
+    imageset: ImageSet,
+    batch_size: int,
+    *,
+    training: bool = True,
+    augment: str | Callable | None = None,
+    shuffle: bool | None = None,
+    seed: int = 0,
+    cache: bool | str = "auto",
+    image_size: Sequence[int] | None = None,
+    repeat: bool = False,
+) -> tf.data.Dataset:
+    """Batches of `(uint8 images, labels)` for fine-tuning and evaluation.
+
+    Every example appears once per epoch; the last batch may be smaller.
+
+    Args:
+        imageset: labelled images.
+        batch_size: examples per batch.
+        training: shuffle and augment (`False`: keep the order, no augmentation).
+        augment: applied to training batches only. `None`; `"light"`: a random
+            horizontal flip and a random crop of the image padded by 1/8 of its
+            size on each side (reflected), the classic CIFAR recipe; or a callable
+            (e.g. a Keras preprocessing layer) taking and returning a batch of images
+            in [0, 255]; its output is rounded and saturated to uint8.
+        shuffle: reshuffle every epoch; `None` follows `training`.
+        seed: seed of the shuffling and of `"light"` augmentation.
+        cache: as in `pretraining_pipeline`.
+        image_size: `(height, width)` to resize to in the pipeline, or `None`.
+        repeat: repeat forever.
+
+    Returns:
+        A `tf.data.Dataset` of `(images [B, H, W, 3] uint8, labels [B] or [B, C] int64)`.
+
+    Example:
+
+    >>> train = load("../shared/data/cifar10-train.zip")
+    >>> labelled = train.subset(label_fraction(train.labels, 0.01))
+    >>> dataset = finetuning_pipeline(labelled, 64, augment="light")
+    """
+    if imageset.labels is None:
+        raise ValueError(f"{imageset.name or 'The image set'} has no labels to fine-tune on.")
+    if augment is not None and augment != "light" and not callable(augment):
+        raise ValueError(f"`augment` must be None, 'light' or a callable; got {augment!r}.")
+    _check_batch_size(batch_size, imageset, drop_remainder=False)
+    shuffle = training if shuffle is None else shuffle
+    dataset = _batches(imageset, batch_size, True, image_size, shuffle, seed, cache, repeat, False)
+    if not training or augment is None:
+        return dataset
+    if augment == "light":
+        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+        dataset = tf.data.Dataset.zip(dataset, seeds).map(
+            lambda batch, pair: (light_augment(batch[0], pair), batch[1]),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
+    else:
+        dataset = dataset.map(
+            lambda images, labels: (_to_uint8(augment(images)), labels),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def light_augment(images: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
+    """Random horizontal flip and pad-and-crop of a uint8 batch, from a stateless seed.
+
+    Each image is flipped with probability 1/2, padded by `H // 8` and `W // 8`
+    pixels (reflected) and cropped back to its size at a random offset.
+
+    Args:
+        images: uint8 `[B, H, W, 3]`.
+        seed: int `[2]`, the stateless seed.
+
+    Returns:
+        uint8 `[B, H, W, 3]`.
+    """
+    flip_seed, row_seed, col_seed = tf.unstack(tf.random.split(seed, 3))
+    batch = tf.shape(images)[0]
+    height, width = images.shape[1], images.shape[2]
+    flip = tf.random.stateless_uniform([batch], flip_seed) < 0.5
+    images = tf.where(flip[:, None, None, None], tf.reverse(images, axis=[2]), images)
+    pad_h, pad_w = max(1, height // 8), max(1, width // 8)
+    padded = tf.pad(images, [[0, 0], [pad_h, pad_h], [pad_w, pad_w], [0, 0]], mode="REFLECT")
+    rows = tf.random.stateless_uniform([batch], row_seed, 0, 2 * pad_h + 1, dtype=tf.int32)
+    cols = tf.random.stateless_uniform([batch], col_seed, 0, 2 * pad_w + 1, dtype=tf.int32)
+    padded = tf.gather(padded, rows[:, None] + tf.range(height), axis=1, batch_dims=1)
+    return tf.gather(padded, cols[:, None] + tf.range(width), axis=2, batch_dims=1)
+
+
+def _to_uint8(images: tf.Tensor) -> tf.Tensor:
+    images = tf.convert_to_tensor(images)
+    if images.dtype == tf.uint8:
+        return images
+    return tf.cast(tf.clip_by_value(tf.round(tf.cast(images, tf.float32)), 0, 255), tf.uint8)
+
+
+def _check_batch_size(batch_size, imageset: ImageSet, drop_remainder: bool) -> None:
+    if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool):
+        raise ValueError(f"`batch_size` must be a positive int; got {batch_size!r}.")
+    if batch_size < 1:
+        raise ValueError(f"`batch_size` must be a positive int; got {batch_size}.")
+    if drop_remainder and batch_size > len(imageset):
+        raise ValueError(
+            f"`batch_size` {batch_size} is larger than the data set ({len(imageset)} images); "
+            "with drop_remainder=True there would be no batch at all."
+        )
+
+
+def _batches(imageset, batch_size, labels, image_size, shuffle, seed, cache, repeat, drop):
+    """The shared pipeline: images (and labels), shuffled, batched, resized, prefetched."""
+    image_size = _checked_size(image_size)
+    cached = _use_cache(cache, imageset, image_size)
+    if imageset.in_memory:
+        dataset = _array_batches(imageset, batch_size, labels, shuffle, seed, drop)
+        if repeat:
+            dataset = dataset.repeat()
+        if image_size is not None:
+            dataset = dataset.map(
+                lambda *batch: (resize_images(batch[0], image_size), *batch[1:]),
+                num_parallel_calls=tf.data.AUTOTUNE,
+            )
+    else:
+        dataset = _file_examples(imageset, labels, image_size, shuffle, seed, cached)
+        if repeat:
+            dataset = dataset.repeat()
+        dataset = dataset.batch(batch_size, drop_remainder=drop)
+    if not labels:
+        dataset = dataset.map(lambda *batch: batch[0])
+    if not repeat and (imageset.in_memory or imageset.files.checked):
+        # Known lengths let Keras show progress and skip its "ran out of data" warning.
+        count = len(imageset) // batch_size if drop else -(-len(imageset) // batch_size)
+        dataset = dataset.apply(tf.data.experimental.assert_cardinality(count))
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+class _ArrayBatches:
+    """Generator of batches gathered from in-memory arrays, in a new seeded order per epoch."""
+
+    def __init__(self, arrays, batch_size, seed, drop_remainder):
+        self.arrays, self.batch_size, self.drop = arrays, batch_size, drop_remainder
+        self.rng = None if seed is None else np.random.default_rng(seed)
+
+    def __call__(self):
+        count = len(self.arrays[0])
+        order = np.arange(count) if self.rng is None else self.rng.permutation(count)
+        stop = count - count % self.batch_size if self.drop else count
+        for start in range(0, stop, self.batch_size):
+            indices = order[start : start + self.batch_size]
+            yield tuple(array[indices] for array in self.arrays)
+
+
+def _array_batches(imageset, batch_size, labels, shuffle, seed, drop) -> tf.data.Dataset:
+    arrays = (imageset.images,) + ((imageset.labels,) if labels else ())
+    rows = batch_size if drop else None
+    spec = tuple(tf.TensorSpec((rows, *a.shape[1:]), tf.as_dtype(a.dtype)) for a in arrays)
+    generator = _ArrayBatches(arrays, batch_size, seed if shuffle else None, drop)
+    return tf.data.Dataset.from_generator(generator, output_signature=spec)
+
+
+def _file_examples(imageset, labels, image_size, shuffle, seed, cached) -> tf.data.Dataset:
+    """Decoded `(image,)` or `(image, label)` examples of an image set stored as files."""
+    files = imageset.files
+    # Without a cache, shuffle the file references (cheap) before decoding; with one,
+    # decode in order once and shuffle the cached images every epoch.
+    dataset = files.decoded(shuffle_seed=seed if shuffle and not cached else None)
+    label_table = tf.constant(imageset.labels) if labels else None
+
+    def example(image, index):
+        if image_size is not None:
+            image = resize_images(image, image_size)
+        if label_table is None:
+            return (image,)
+        return image, tf.gather(label_table, index)
+
+    dataset = dataset.map(example, num_parallel_calls=tf.data.AUTOTUNE)
+    if cached:
+        dataset = dataset.cache()
+        if shuffle:
+            dataset = dataset.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
+    return dataset
+
+
+def _use_cache(cache, imageset: ImageSet, image_size) -> bool:
+    """Whether to cache decoded files; images already in memory never are."""
+    if cache not in (True, False, "auto"):
+        raise ValueError(f"`cache` must be True, False or 'auto'; got {cache!r}.")
+    if imageset.in_memory:
+        return False
+    if cache != "auto":
+        return cache
+    shape = (*image_size, 3) if image_size is not None else imageset.image_shape
+    available = _available_memory()
+    if shape is None or available is None:
+        return False
+    return len(imageset) * int(np.prod(shape)) <= _CACHE_MEMORY_SHARE * available
+
+
+def _available_memory() -> int | None:
+    """Bytes of memory available to new allocations (Linux: MemAvailable), or None."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
