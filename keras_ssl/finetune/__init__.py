@@ -7,5 +7,27 @@ from keras_ssl.finetune.models import (
     freeze_first,
     linear_probe,
 )
+from keras_ssl.finetune.recipes import FinetuneConfig, available_recipes, get_recipe
+from keras_ssl.finetune.training import (
+    FinetuneResult,
+    default_augmenter,
+    finetune,
+    linear_probe_features,
+    supervised_baseline,
+)
 
-__all__ = ["classifier", "copy_encoder", "countable_layers", "freeze_first", "linear_probe"]
+__all__ = [
+    "FinetuneConfig",
+    "FinetuneResult",
+    "available_recipes",
+    "classifier",
+    "copy_encoder",
+    "countable_layers",
+    "default_augmenter",
+    "finetune",
+    "freeze_first",
+    "get_recipe",
+    "linear_probe",
+    "linear_probe_features",
+    "supervised_baseline",
+]
