@@ -13,9 +13,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import tensorflow as tf
 
-from keras_ssl.data.files import resize_images
+from keras_ssl.data.files import checked_image_size, resize_images
 from keras_ssl.data.folders import (
-    _checked_size,
     find_tiny_imagenet,
     load_image_folder,
     load_tiny_imagenet,
@@ -40,20 +39,18 @@ CIFAR10_CLASS_NAMES = [
 class _Entry:
     loader: Callable[..., ImageSet]
     splits: tuple[str, ...]
-    description: str
 
 
 _CATALOG: dict[str, _Entry] = {}
 
 
-def register_dataset(name: str, splits: Sequence[str], description: str = ""):
+def register_dataset(name: str, splits: Sequence[str]):
     """Adds a loader `loader(split, data_dir=None, **kwargs) -> ImageSet` to the catalogue.
 
     Args:
         name: the name `load_dataset` and `load` accept.
         splits: the split names the loader accepts (TFDS slices like
             `"train[:10%]"` are checked by their base name).
-        description: one line for listings.
 
     Returns:
         A decorator that registers the function and returns it unchanged.
@@ -66,7 +63,7 @@ def register_dataset(name: str, splits: Sequence[str], description: str = ""):
     """
 
     def register(loader):
-        _CATALOG[name] = _Entry(loader, tuple(splits), description)
+        _CATALOG[name] = _Entry(loader, tuple(splits))
         return loader
 
     return register
@@ -90,6 +87,9 @@ def load_dataset(
     | `oxford_iiit_pet` | TFDS | train, test | 37 breeds; needs `image_size` |
     | `celeb_a` | TFDS | train, validation, test | 40 binary attributes, multi-hot |
     | `tiny_imagenet` | official archive at `data_dir` | train, val, test | 200 classes |
+
+    The TFDS and `keras.datasets` entries hold the decoded images in memory: CelebA's
+    162,770 training images at 218×178 take 19 GB, so pass `image_size` or a slice.
 
     Args:
         name: one of `available_datasets()`.
@@ -169,7 +169,7 @@ def _from_tfds(
     """Reads one TFDS split into memory: uint8 images and the labels `labels(example)` gives."""
     import tensorflow_datasets as tfds
 
-    image_size = _checked_size(image_size)
+    image_size = checked_image_size(image_size)
     builder = tfds.builder(name, data_dir=data_dir)
     stored = builder.info.features["image"].shape
     if image_size is None and None in stored[:2]:
@@ -212,7 +212,7 @@ def _label_names(info) -> list[str]:
     return list(info.features["label"].names)
 
 
-@register_dataset("cifar10", ["train", "test"], "CIFAR-10 from TFDS, 32x32, 10 classes")
+@register_dataset("cifar10", ["train", "test"])
 def _cifar10(split, data_dir=None, image_size=None, download=True):
     # The names are fixed (and the same as keras.datasets'); TFDS only knows them once
     # the data set has been prepared.
@@ -227,14 +227,14 @@ def _cifar10(split, data_dir=None, image_size=None, download=True):
     )
 
 
-@register_dataset("stl10", ["unlabelled", "train", "test"], "STL-10 from TFDS, 96x96")
+@register_dataset("stl10", ["unlabelled", "train", "test"])
 def _stl10(split, data_dir=None, image_size=None, download=True):
     # The unlabelled split stores label -1; it gets labels=None, like every unlabeled set.
     labels = None if split.startswith("unlabelled") else _class_label
     return _from_tfds("stl10", split, data_dir, image_size, labels, _label_names, download)
 
 
-@register_dataset("oxford_iiit_pet", ["train", "test"], "Oxford-IIIT Pet from TFDS, 37 breeds")
+@register_dataset("oxford_iiit_pet", ["train", "test"])
 def _oxford_iiit_pet(split, data_dir=None, image_size=None, download=True):
     return _from_tfds(
         "oxford_iiit_pet", split, data_dir, image_size, _class_label, _label_names, download
@@ -245,7 +245,7 @@ def _celeb_a_attributes(info) -> list[str]:
     return list(info.features["attributes"].keys())
 
 
-@register_dataset("celeb_a", ["train", "validation", "test"], "CelebA, 40 attributes, multi-hot")
+@register_dataset("celeb_a", ["train", "validation", "test"])
 def _celeb_a(split, data_dir=None, image_size=None, download=True):
     def attributes(example):
         values = example["attributes"]
@@ -258,14 +258,14 @@ def _celeb_a(split, data_dir=None, image_size=None, download=True):
     return _from_tfds("celeb_a", split, data_dir, image_size, attributes, names, download)
 
 
-@register_dataset("cifar10_keras", ["train", "test"], "CIFAR-10 from keras.datasets")
+@register_dataset("cifar10_keras", ["train", "test"])
 def _cifar10_keras(split, data_dir=None, image_size=None):
     import keras
 
     (x_train, y_train), (x_test, y_test) = keras.datasets.cifar10.load_data()
     images, labels = (x_train, y_train) if split == "train" else (x_test, y_test)
     if image_size is not None:
-        images = resize_images(images, _checked_size(image_size)).numpy()
+        images = resize_images(images, checked_image_size(image_size)).numpy()
     return ImageSet(
         images=images,
         labels=np.asarray(labels).reshape(-1),
@@ -274,7 +274,7 @@ def _cifar10_keras(split, data_dir=None, image_size=None):
     )
 
 
-@register_dataset("tiny_imagenet", ["train", "val", "test"], "Tiny ImageNet archive, 64x64")
+@register_dataset("tiny_imagenet", ["train", "val", "test"])
 def _tiny_imagenet(split, data_dir=None, **kwargs):
     if data_dir is None:
         raise ValueError(

@@ -120,6 +120,20 @@ class FileTree:
             return archive.read(self.location(relative))
 
 
+def checked_image_size(image_size) -> tuple[int, int] | None:
+    """`(height, width)` from a pair or one int; `None` stays `None`."""
+    if image_size is None:
+        return None
+    if isinstance(image_size, int):
+        image_size = (image_size, image_size)
+    size = tuple(image_size)
+    if len(size) != 2 or not all(isinstance(s, (int, np.integer)) and s > 0 for s in size):
+        raise ValueError(
+            f"`image_size` must be (height, width) of positive ints, or one int; got {image_size!r}."
+        )
+    return (int(size[0]), int(size[1]))
+
+
 def resize_images(images: tf.Tensor, size: Sequence[int]) -> tf.Tensor:
     """Resizes uint8 images (one or a batch) to `size`, keeping uint8.
 

@@ -7,6 +7,7 @@ want one `ImageSet` that splits and label fractions can index.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import warnings
 from collections.abc import Sequence
@@ -19,6 +20,7 @@ from keras_ssl.data.files import (
     ImageFiles,
     SkippedFilesWarning,
     check_images,
+    checked_image_size,
     is_image_file,
     list_names,
 )
@@ -69,7 +71,7 @@ def load_image_folder(
     >>> imageset.num_examples, imageset.image_shape, imageset.class_names[:2]
     (50000, (32, 32, 3), ['airplane', 'automobile'])
     """
-    image_size = _checked_size(image_size)
+    image_size = checked_image_size(image_size)
     tree = FileTree.open(path)
     single_top = tree.archive is not None and not tree.top_files() and len(tree.top_dirs()) == 1
     if subfolder is not None:
@@ -83,17 +85,17 @@ def load_image_folder(
                 f"{tree.describe()} has no class folders (expected root/<class>/<image>); "
                 "pass labeled=False to load all images without labels."
             )
-        outside = tree.top_files()
+        outside = tree.top_files()  # not in a class folder: no label
         if outside:
             _skip(f"{len(outside)} files lie outside the class folders", outside, tree, strict)
-        relative, labels = [], []
-        for label, class_name in enumerate(class_names):
-            members = [f"{class_name}/{f}" for f in tree.subtree(class_name).files]
-            relative.extend(members)
-            labels.extend([label] * len(members))
+        index = {name: label for label, name in enumerate(class_names)}
+        relative = [f for f in tree.files if "/" in f]
+        labels = [index[f.split("/", 1)[0]] for f in relative]
     else:
-        class_names, relative, labels = [], list(tree.files), None
-    return _image_set(tree, relative, labels, class_names, image_size, strict, validate)
+        class_names, relative, labels, outside = [], list(tree.files), None, []
+    imageset = _image_set(tree, relative, labels, class_names, image_size, strict, validate)
+    skipped = tuple(tree.describe(f) for f in outside) + imageset.skipped_files
+    return dataclasses.replace(imageset, skipped_files=skipped)
 
 
 def load_tiny_imagenet(
@@ -129,7 +131,7 @@ def load_tiny_imagenet(
     """
     if split not in ("train", "val", "test"):
         raise ValueError(f"Tiny ImageNet split must be 'train', 'val' or 'test'; got {split!r}.")
-    image_size = _checked_size(image_size)
+    image_size = checked_image_size(image_size)
     tree = find_tiny_imagenet(path)
     if tree is None:
         raise ValueError(
@@ -182,19 +184,6 @@ def _subfolder(tree: FileTree, name: str, single_top: bool) -> FileTree:
     raise ValueError(
         f"{tree.describe()} has no folder {name!r}; found: {', '.join(tree.top_dirs()) or 'none'}."
     )
-
-
-def _checked_size(image_size) -> tuple[int, int] | None:
-    if image_size is None:
-        return None
-    if isinstance(image_size, int):
-        image_size = (image_size, image_size)
-    size = tuple(image_size)
-    if len(size) != 2 or not all(isinstance(s, (int, np.integer)) and s > 0 for s in size):
-        raise ValueError(
-            f"`image_size` must be (height, width) of positive ints, or one int; got {image_size!r}."
-        )
-    return (int(size[0]), int(size[1]))
 
 
 def _skip(message: str, relative: Sequence[str], tree: FileTree, strict: bool) -> None:

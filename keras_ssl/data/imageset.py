@@ -133,7 +133,7 @@ class ImageSet:
                     f"A boolean mask must have shape ({self.num_examples},); got {indices.shape}."
                 )
             indices = np.flatnonzero(indices)
-        if indices.ndim != 1 or not np.issubdtype(indices.dtype, np.integer) and indices.size:
+        if indices.ndim != 1 or (indices.size and not np.issubdtype(indices.dtype, np.integer)):
             raise ValueError(f"`indices` must be a 1-D array of integers; got {indices!r}.")
         indices = indices.astype(np.int64)
         if indices.size and (indices.min() < 0 or indices.max() >= self.num_examples):

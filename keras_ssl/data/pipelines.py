@@ -18,8 +18,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import tensorflow as tf
 
-from keras_ssl.data.files import resize_images
-from keras_ssl.data.folders import _checked_size
+from keras_ssl.data.files import checked_image_size, resize_images
 from keras_ssl.data.imageset import ImageSet
 
 # Cache decoded images in memory ("auto") when they take at most this share of free memory.
@@ -179,7 +178,7 @@ def _check_batch_size(batch_size, imageset: ImageSet, drop_remainder: bool) -> N
 
 def _batches(imageset, batch_size, labels, image_size, shuffle, seed, cache, repeat, drop):
     """The shared pipeline: images (and labels), shuffled, batched, resized, prefetched."""
-    image_size = _checked_size(image_size)
+    image_size = checked_image_size(image_size)
     cached = _use_cache(cache, imageset, image_size)
     if imageset.in_memory:
         dataset = _array_batches(imageset, batch_size, labels, shuffle, seed, drop)

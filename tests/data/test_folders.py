@@ -164,6 +164,9 @@ def test_strict_mode_raises_on_bad_files(cifar_folder):
     (cifar_folder / "readme.txt").write_text("hello")
     with pytest.raises(ValueError, match=r"1 files lie outside the class folders .*readme\.txt"):
         load_image_folder(cifar_folder, strict=True)
+    with pytest.warns(SkippedFilesWarning, match=r"1 files lie outside the class folders"):
+        imageset = load_image_folder(cifar_folder)
+    assert len(imageset) == 18 and imageset.skipped_files == (str(cifar_folder / "readme.txt"),)
 
 
 def test_unvalidated_corrupt_file_is_dropped_by_the_pipeline(cifar_folder):
