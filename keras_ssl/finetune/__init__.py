@@ -8,6 +8,7 @@ from keras_ssl.finetune.models import (
     linear_probe,
 )
 from keras_ssl.finetune.recipes import FinetuneConfig, available_recipes, get_recipe
+from keras_ssl.finetune.sweep import SweepResult, label_efficiency_sweep
 from keras_ssl.finetune.training import (
     FinetuneResult,
     default_augmenter,
@@ -19,6 +20,7 @@ from keras_ssl.finetune.training import (
 __all__ = [
     "FinetuneConfig",
     "FinetuneResult",
+    "SweepResult",
     "available_recipes",
     "classifier",
     "copy_encoder",
@@ -27,6 +29,7 @@ __all__ = [
     "finetune",
     "freeze_first",
     "get_recipe",
+    "label_efficiency_sweep",
     "linear_probe",
     "linear_probe_features",
     "supervised_baseline",
