@@ -45,7 +45,7 @@ class AugmentationLayer(keras.layers.Layer):
         transformation = self.get_random_transformation(images, training=training)
         return self.transform_images(images, transformation, training=training)
 
-    def get_random_transformation(self, images, training=True, seed=None):
+    def get_random_transformation(self, images, training=True):
         raise NotImplementedError
 
     def transform_images(self, images, transformation, training=True):
@@ -59,13 +59,10 @@ class AugmentationLayer(keras.layers.Layer):
         check_images(images, self.__class__.__name__)
         return keras.KerasTensor(self.compute_output_shape(images.shape), dtype=self.compute_dtype)
 
-    def _batch_uniform(self, images, low, high, seed, shape=()):
+    def _batch_uniform(self, images, low, high, shape=()):
         """Per-image uniform draws in [low, high), shape [batch, *shape], float32."""
         return keras.random.uniform(
-            (ops.shape(images)[0], *shape),
-            minval=low,
-            maxval=high,
-            seed=self.seed_generator if seed is None else seed,
+            (ops.shape(images)[0], *shape), minval=low, maxval=high, seed=self.seed_generator
         )
 
     def get_config(self):

@@ -58,11 +58,11 @@ class GaussianBlur(AugmentationLayer):
             )
         self.sigma = check_range("sigma", sigma, 0.0, math.inf, where)
 
-    def get_random_transformation(self, images, training=True, seed=None):
+    def get_random_transformation(self, images, training=True):
         """Returns `{"sigma": float32 [batch]}` in pixels, or None when not training."""
         if not training:
             return None
-        return {"sigma": self._batch_uniform(images, *self.sigma, seed)}
+        return {"sigma": self._batch_uniform(images, *self.sigma)}
 
     def transform_images(self, images, transformation, training=True):
         if transformation is None:

@@ -28,6 +28,7 @@ class AugmentPipeline(keras.layers.Pipeline):
 
     >>> import keras
     >>> import numpy as np
+    >>> from keras_ssl.augment import RandomResizedCrop
     >>> augment = AugmentPipeline([RandomResizedCrop(48, 48, seed=1),
     ...                            keras.layers.RandomFlip("horizontal", seed=2)])
     >>> images = np.random.randint(0, 256, (8, 32, 32, 3), dtype="uint8")

@@ -36,7 +36,9 @@ class RandomApply(AugmentationLayer):
     (8, 32, 32, 3)
     """
 
-    def __init__(self, layer: keras.layers.Layer, rate: float = 0.8, seed=None, **kwargs):
+    def __init__(
+        self, layer: keras.layers.Layer, rate: float = 0.8, seed: int | None = None, **kwargs
+    ):
         super().__init__(seed=seed, **kwargs)
         if not isinstance(layer, keras.layers.Layer):
             raise ValueError(
@@ -58,11 +60,11 @@ class RandomApply(AugmentationLayer):
                 f"{self.layer.name!r} maps {tuple(input_shape)} to {tuple(output_shape)}."
             )
 
-    def get_random_transformation(self, images, training=True, seed=None):
+    def get_random_transformation(self, images, training=True):
         """Returns `{"apply": bool [batch]}`, or None when `training` is false."""
         if not training:
             return None
-        return {"apply": self._batch_uniform(images, 0.0, 1.0, seed) < self.rate}
+        return {"apply": self._batch_uniform(images, 0.0, 1.0) < self.rate}
 
     def transform_images(self, images, transformation, training=True):
         if transformation is None:
