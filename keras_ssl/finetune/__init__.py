@@ -1,5 +1,6 @@
 """Fine-tuning: classifiers from pretrained encoders, freezing, recipes and label sweeps."""
 
+from keras_ssl.finetune._core import FinetuneResult, default_augmenter
 from keras_ssl.finetune.models import (
     classifier,
     copy_encoder,
@@ -7,15 +8,10 @@ from keras_ssl.finetune.models import (
     freeze_first,
     linear_probe,
 )
+from keras_ssl.finetune.probe import linear_probe_features
 from keras_ssl.finetune.recipes import FinetuneConfig, available_recipes, get_recipe
 from keras_ssl.finetune.sweep import SweepResult, label_efficiency_sweep
-from keras_ssl.finetune.training import (
-    FinetuneResult,
-    default_augmenter,
-    finetune,
-    linear_probe_features,
-    supervised_baseline,
-)
+from keras_ssl.finetune.training import finetune, supervised_baseline
 
 __all__ = [
     "FinetuneConfig",

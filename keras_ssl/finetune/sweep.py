@@ -18,19 +18,12 @@ import numpy as np
 import pandas as pd
 
 from keras_ssl.data import UMEA_FRACTIONS, label_fraction
+from keras_ssl.finetune._core import FinetuneResult, RunOptions, build_model, checked_inputs
 from keras_ssl.finetune._inputs import LabeledData, check_labels
 from keras_ssl.finetune.models import copy_encoder
+from keras_ssl.finetune.probe import embed, feature_model, train_probe
 from keras_ssl.finetune.recipes import FinetuneConfig, get_recipe
-from keras_ssl.finetune.training import (
-    FinetuneResult,
-    RunOptions,
-    _build,
-    _checked_inputs,
-    _finetune,
-    _linear_probe,
-    embed,
-    feature_model,
-)
+from keras_ssl.finetune.training import train_finetune
 
 # Always in the table, in this order; further validation metrics (e.g. `auc`) follow.
 COLUMNS = (
@@ -191,7 +184,7 @@ def label_efficiency_sweep(
             "`label_efficiency_sweep` draws class-balanced subsets and needs integer class "
             "labels; for multi-label data, call `finetune` on subsets of your choice."
         )
-    train, val = _checked_inputs(
+    train, val = checked_inputs(
         encoder, (train_images, train_labels), val_data, num_classes, config
     )
     subsets = {
@@ -210,10 +203,12 @@ def label_efficiency_sweep(
     rows, histories, models = [], {}, {}
     for fraction, indices in subsets.items():
         if features is None:
-            result = _finetune(encoder, train.subset(indices), val, num_classes, config, options)
+            result = train_finetune(
+                encoder, train.subset(indices), val, num_classes, config, options
+            )
         else:
             subset = (features[0].subset(indices), features[1])
-            result = _linear_probe(encoder, None, None, num_classes, config, options, subset)
+            result = train_probe(encoder, None, None, num_classes, config, options, subset)
         row = _row(fraction, result, seed)
         rows.append(row)
         histories[fraction] = result.history
@@ -255,7 +250,7 @@ def _cached_features(encoder, train, val, config, input_shape, num_classes):
     """Features of all training and validation images, for `cache_features` recipes."""
     if not config.cache_features or config.reinitialize:
         return None
-    extractor = feature_model(_build(copy_encoder(encoder), num_classes, config, input_shape))
+    extractor = feature_model(build_model(copy_encoder(encoder), num_classes, config, input_shape))
     return tuple(
         LabeledData(*reversed(embed(extractor, data, config.batch_size))) for data in (train, val)
     )

@@ -218,7 +218,7 @@ def test_tf_data_inputs_and_supervised_baseline(cifar_small, tmp_path):
 def test_embedding_a_reshuffling_dataset_keeps_labels_with_their_images(cifar_small):
     from keras_ssl import data
     from keras_ssl.finetune._inputs import labeled_data
-    from keras_ssl.finetune.training import embed
+    from keras_ssl.finetune.probe import embed
 
     images, labels, _ = cifar_small
     dataset = data.finetuning_pipeline(
