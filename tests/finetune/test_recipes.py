@@ -189,6 +189,26 @@ def test_linear_probe_features_equals_a_head_trained_on_standardized_features(ci
     assert result.accuracy == pytest.approx(np.mean(expected.argmax(1) == val[1]), abs=1e-6)
 
 
+def test_linear_probe_does_not_depend_on_the_scale_of_the_features(cifar_small):
+    # Randomly initialised MobileNetV2 features are ~1e-11 in inference mode: the
+    # standardised probe must see them as it sees the same features at scale 1.
+    train, val = _split(cifar_small, 30)
+    keras.utils.set_random_seed(0)
+    encoder = _tiny()
+    tiny = keras.Sequential([encoder, keras.layers.Rescaling(1e-11)], name="tiny_features")
+    runs = [
+        finetune.linear_probe_features(model, train, val, 10, epochs=3, verbose=0, seed=0)
+        for model in (encoder, tiny)
+    ]
+    np.testing.assert_allclose(runs[0].history["loss"], runs[1].history["loss"], rtol=1e-3)
+    assert runs[1].accuracy == pytest.approx(runs[0].accuracy, abs=0.01)
+    np.testing.assert_allclose(
+        runs[1].model.predict(val[0][:50], verbose=0),
+        runs[0].model.predict(val[0][:50], verbose=0),
+        atol=1e-3,
+    )
+
+
 def test_tf_data_inputs_and_supervised_baseline(cifar_small, tmp_path):
     import tensorflow as tf
 
