@@ -70,7 +70,7 @@ class RunOptions:
 
 
 def checked_inputs(encoder, train_data, val_data, num_classes, config: FinetuneConfig):
-    """Validates everything `_finetune` needs; returns the checked train and val data."""
+    """Validates everything a fine-tuning run needs; returns the checked train and val data."""
     check_num_classes(num_classes, config.multi_label)
     if encoder is not None:
         check_encoder(encoder, config)

@@ -81,6 +81,12 @@ def embed(feature_model: keras.Model, data: LabeledData, batch_size: int):
     return np.concatenate(features), np.concatenate(labels)
 
 
+def embedded(feature_model: keras.Model, data: LabeledData, batch_size: int) -> LabeledData:
+    """`embed`'s features and labels as `LabeledData` (features in place of images)."""
+    features, labels = embed(feature_model, data, batch_size)
+    return LabeledData(labels=labels, images=features)
+
+
 def feature_model(model: keras.Model) -> keras.Model:
     """The part of a `classifier` model before its head: images -> encoder features."""
     return keras.Model(model.inputs, model.get_layer(HEAD).input, name="features")
@@ -101,10 +107,7 @@ def train_probe(
     model = build_model(encoder, num_classes, config, options.input_shape)
     if features is None:
         extractor = feature_model(model)
-        features = tuple(
-            LabeledData(*reversed(embed(extractor, data, config.batch_size)))
-            for data in (train, val)
-        )
+        features = tuple(embedded(extractor, data, config.batch_size) for data in (train, val))
     train_features, val_features = features
     mean, scale = _standardization(train_features.images, config.standardize_features)
     train_features, val_features = (

@@ -21,7 +21,7 @@ from keras_ssl.data import UMEA_FRACTIONS, label_fraction
 from keras_ssl.finetune._core import FinetuneResult, RunOptions, build_model, checked_inputs
 from keras_ssl.finetune._inputs import LabeledData, check_labels
 from keras_ssl.finetune.models import copy_encoder
-from keras_ssl.finetune.probe import embed, feature_model, train_probe
+from keras_ssl.finetune.probe import embedded, feature_model, train_probe
 from keras_ssl.finetune.recipes import FinetuneConfig, get_recipe
 from keras_ssl.finetune.training import train_finetune
 
@@ -251,9 +251,7 @@ def _cached_features(encoder, train, val, config, input_shape, num_classes):
     if not config.cache_features or config.reinitialize:
         return None
     extractor = feature_model(build_model(copy_encoder(encoder), num_classes, config, input_shape))
-    return tuple(
-        LabeledData(*reversed(embed(extractor, data, config.batch_size))) for data in (train, val)
-    )
+    return tuple(embedded(extractor, data, config.batch_size) for data in (train, val))
 
 
 def _row(fraction: float, result: FinetuneResult, seed: int) -> dict:
