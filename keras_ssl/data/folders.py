@@ -34,6 +34,7 @@ def load_image_folder(
     strict: bool = False,
     validate: bool = True,
     subfolder: str | None = None,
+    class_names: Sequence[str] | None = None,
 ) -> ImageSet:
     """Loads a folder of images, or a `.zip` archive of one, without unpacking it.
 
@@ -60,6 +61,9 @@ def load_image_folder(
             file, and a bad file is only dropped (with a log line) when read.
         subfolder: load `root/<subfolder>` instead of `root` (e.g. `"test"` for
             `root/test/<class>/…`); in a zip it may also lie in the one top folder.
+        class_names: the class list to label with, e.g. the training folder's
+            `class_names` when loading its test folder, so that labels agree even
+            if a class folder is missing here. Folders not in the list raise.
 
     Returns:
         An `ImageSet` of file references (`files`), with `labels` int64 `[N]` and
@@ -79,8 +83,18 @@ def load_image_folder(
     elif single_top:
         tree = tree.subtree(tree.top_dirs()[0])
     if labeled:
-        class_names = tree.top_dirs()
-        if not class_names:
+        found = tree.top_dirs()
+        if class_names is None:
+            class_names = found
+        else:
+            class_names = list(class_names)
+            unknown = sorted(set(found) - set(class_names))
+            if unknown:
+                raise ValueError(
+                    f"{tree.describe()} has class folders that are not in `class_names`: "
+                    f"{', '.join(unknown)}. Expected only: {', '.join(class_names)}."
+                )
+        if not found:
             raise ValueError(
                 f"{tree.describe()} has no class folders (expected root/<class>/<image>); "
                 "pass labeled=False to load all images without labels."

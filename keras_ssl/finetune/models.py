@@ -117,7 +117,7 @@ def classifier(
 
     ```python
     model = keras_ssl.finetune.classifier(pretrained_encoder, num_classes=10, freeze_first=100)
-    model.compile(keras.optimizers.Adam(1e-4), "sparse_categorical_crossentropy", ["accuracy"])
+    model.compile(keras.optimizers.Adam(1e-4), "sparse_categorical_crossentropy", metrics=["accuracy"])
     ```
     """
     shape = _encoder_input_shape(encoder, input_shape)

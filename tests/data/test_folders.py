@@ -1,6 +1,7 @@
 """Image folders, zip archives and Tiny ImageNet on real JPEGs, and every kind of bad file."""
 
 import io
+import shutil
 import zipfile
 
 import numpy as np
@@ -273,3 +274,17 @@ def test_imageset_checks_and_subset(cifar_small):
     multi = ImageSet(images=images[:4], labels=np.eye(4, 3), class_names=["x", "y", "z"])
     assert multi.is_multi_label and multi.labels.dtype == np.int64
     np.testing.assert_array_equal(multi.class_counts(), [1, 1, 1])
+
+
+def test_class_names_keep_labels_of_a_folder_missing_a_class(cifar_folder):
+    train = load_image_folder(cifar_folder)
+    shutil.rmtree(cifar_folder / "bird")
+    test = load_image_folder(cifar_folder, class_names=train.class_names)
+    assert test.class_names == ["airplane", "bird", "cat"]
+    assert np.bincount(test.labels, minlength=3).tolist() == [6, 0, 6]
+    assert load_image_folder(cifar_folder).class_names == ["airplane", "cat"]  # labels would shift
+    with pytest.raises(
+        ValueError,
+        match=r"class folders that are not in `class_names`: cat\. Expected only: airplane, bird",
+    ):
+        load_image_folder(cifar_folder, class_names=["airplane", "bird"])
