@@ -68,9 +68,13 @@ def main():
 
     keras.utils.set_random_seed(0)
     bare = encoders.mobilenet_v2(input_shape=shape, alpha=1.0)
-    bare.compile(optimizer=keras.optimizers.Adam(1e-3), loss=lambda _, features: keras.ops.mean(features))
+    bare.compile(
+        optimizer=keras.optimizers.Adam(1e-3), loss=lambda _, features: keras.ops.mean(features)
+    )
     targets = np.zeros((args.batch_size, 1), "float32")
-    bare_rate, bare_first = measure(bare, (images, targets), args.batch_size, args.steps, args.warmup)
+    bare_rate, bare_first = measure(
+        bare, (images, targets), args.batch_size, args.steps, args.warmup
+    )
 
     keras.utils.set_random_seed(0)
     simclr = keras_ssl.SimCLR(

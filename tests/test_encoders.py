@@ -44,10 +44,16 @@ def test_batch_norm_momentum_is_configurable():
     bns = [layer for layer in default.layers if isinstance(layer, keras.layers.BatchNormalization)]
     assert len(bns) == 52 and {bn.momentum for bn in bns} == {0.9}
     keras_default = encoders.mobilenet_v2(input_shape=(32, 32, 3), alpha=0.35, bn_momentum=None)
-    assert {layer.momentum for layer in keras_default.layers if isinstance(layer, keras.layers.BatchNormalization)} == {0.999}
+    assert {
+        layer.momentum
+        for layer in keras_default.layers
+        if isinstance(layer, keras.layers.BatchNormalization)
+    } == {0.999}
 
 
-def test_imagenet_weights_are_requested_from_keras_applications(monkeypatch, mobilenet_weights_file):
+def test_imagenet_weights_are_requested_from_keras_applications(
+    monkeypatch, mobilenet_weights_file
+):
     path, reference = mobilenet_weights_file
     requests = []
 
@@ -69,9 +75,13 @@ def test_imagenet_weights_are_requested_from_keras_applications(monkeypatch, mob
 
 def test_local_weights_file_is_loaded(mobilenet_weights_file):
     path, reference = mobilenet_weights_file
-    encoder = encoders.mobilenet_v2(input_shape=(96, 96, 3), alpha=0.35, weights=str(path), cifar_stem=True)
+    encoder = encoders.mobilenet_v2(
+        input_shape=(96, 96, 3), alpha=0.35, weights=str(path), cifar_stem=True
+    )
     for name in ("Conv1", "block_16_project", "Conv_1_bn"):
-        for ours, theirs in zip(encoder.get_layer(name).get_weights(), reference.get_layer(name).get_weights()):
+        for ours, theirs in zip(
+            encoder.get_layer(name).get_weights(), reference.get_layer(name).get_weights()
+        ):
             np.testing.assert_array_equal(ours, theirs)
 
 
@@ -79,7 +89,9 @@ def test_small_cnn_and_registry():
     assert {"mobilenet_v2", "small_cnn"} <= set(encoders.available())
     encoder = encoders.get("small_cnn", input_shape=(16, 16, 3), width=4, depth=2)
     assert encoder.output_shape == (None, 8)
-    with pytest.raises(ValueError, match="Unknown encoder 'resnet_1000'. Available encoders: .*mobilenet_v2"):
+    with pytest.raises(
+        ValueError, match="Unknown encoder 'resnet_1000'. Available encoders: .*mobilenet_v2"
+    ):
         encoders.get("resnet_1000")
 
 

@@ -16,7 +16,9 @@ def test_projection_head_is_umea_by_default():
 
 
 def test_projection_head_depth_and_widths_configurable():
-    head = heads.projection_head(hidden_dim=64, output_dim=32, num_hidden_layers=2, batch_norm=False)
+    head = heads.projection_head(
+        hidden_dim=64, output_dim=32, num_hidden_layers=2, batch_norm=False
+    )
     head(np.zeros((2, 10), "float32"))
     assert [layer.units for layer in head.layers] == [64, 64, 32]
 
