@@ -128,6 +128,13 @@ def test_multilabel_metrics_match_sklearn():
     assert metrics["micro_auc"] == pytest.approx(
         sk_metrics.roc_auc_score(y_true, y_score, average="micro")
     )
+    assert metrics["macro_recall"] == pytest.approx(
+        sk_metrics.recall_score(y_true, y_pred, average="macro")
+    )
+    assert metrics["micro_recall"] == pytest.approx(
+        sk_metrics.recall_score(y_true, y_pred, average="micro")
+    )
+    assert metrics["macro_recall"] != pytest.approx(metrics["micro_recall"])
     # And an AUC computed without scikit-learn.
     assert metrics["micro_auc"] == pytest.approx(_pairwise_auc(y_true.ravel(), y_score.ravel()))
     assert metrics["macro_auc"] != pytest.approx(metrics["micro_auc"])
@@ -297,13 +304,26 @@ def test_knn_monitor_logs_into_history_and_csv(blobs, tmp_path):
         verbose=0,
         callbacks=[monitor, keras.callbacks.CSVLogger(str(csv_path))],
     )
-    logged = history.history["knn_accuracy"]
-    assert len(logged) == 4
-    assert math.isnan(logged[0]) and math.isnan(logged[2])
+    logged = history.history["knn_accuracy"]  # measured after epochs 1, 2 and 4
     expected = knn_accuracy(x_train, y_train, x_val, y_val, k=20)
-    assert logged[1] == pytest.approx(expected) and logged[3] == pytest.approx(expected)
+    assert logged == pytest.approx([expected] * 3)
     assert expected > 0.9  # chance is 0.25
-    assert "knn_accuracy" in csv_path.read_text().splitlines()[0]
+    rows = csv_path.read_text().splitlines()
+    column = rows[0].split(",").index("knn_accuracy")
+    assert [row.split(",")[column] for row in rows[1:]][2] == "NA"
+
+
+def test_knn_monitor_early_stopping_counts_only_measured_epochs(blobs):
+    (x_train, y_train), (x_val, y_val) = blobs
+    encoder = keras.Sequential([keras.Input((16,)), keras.layers.Dense(16, use_bias=False)])
+    model = FrozenEncoderClassifier(encoder, 4)
+    model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    monitor = KNNMonitor((x_train, y_train), (x_val, y_val), every_n_epochs=4, k=20, verbose=0)
+    stop = keras.callbacks.EarlyStopping(monitor="knn_accuracy", mode="max", patience=2)
+    history = model.fit(x_train, y_train, epochs=12, verbose=0, callbacks=[monitor, stop])
+    # The frozen encoder never improves: measured after epochs 1, 4 and 8, stopped at 8.
+    assert len(history.history["loss"]) == 8
+    assert len(history.history["knn_accuracy"]) == 3
 
 
 def test_knn_monitor_uses_explicit_encoder_in_inference_mode(cifar_small, capsys):

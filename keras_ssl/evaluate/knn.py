@@ -134,17 +134,19 @@ def knn_accuracy(
 class KNNMonitor(keras.callbacks.Callback):
     """Logs the kNN accuracy of the encoder's embeddings every `every_n_epochs` epochs.
 
-    At the end of every n-th epoch the encoder embeds `train_data` and `val_data`
-    in inference mode and `knn_accuracy` of the validation set is written into
-    `logs["knn_accuracy"]` (and printed), so `History`, `CSVLogger`, `EarlyStopping`
-    see it: put this callback *before* them in the list. Other epochs log NaN,
-    which keeps one value per epoch in `History` and CSV files.
+    At the end of the first epoch and of every n-th epoch the encoder embeds
+    `train_data` and `val_data` in inference mode and `knn_accuracy` of the
+    validation set is written into `logs["knn_accuracy"]` (and printed), so
+    `History`, `CSVLogger`, `EarlyStopping` and `ReduceLROnPlateau` see it: put this
+    callback *before* them in the list. Other epochs leave the key out, so
+    `EarlyStopping` and `ReduceLROnPlateau` count only measured epochs, `History`
+    holds the measured values and `CSVLogger` writes "NA" in between.
 
     Args:
         train_data: Labeled data whose embeddings vote: an `(images, labels)`
             tuple or a finite batched dataset of `(images, labels)`.
         val_data: Labeled data to classify, same forms.
-        every_n_epochs: Evaluate after epochs n, 2n, ...
+        every_n_epochs: Evaluate after epochs 1, n, 2n, ...
         k: Number of neighbours.
         temperature: Vote temperature.
         encoder: The model to embed with; defaults to `model.encoder`.
@@ -205,8 +207,7 @@ class KNNMonitor(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs if logs is not None else {}
-        if (epoch + 1) % self.every_n_epochs:
-            logs["knn_accuracy"] = float("nan")
+        if epoch > 0 and (epoch + 1) % self.every_n_epochs:
             return
         encoder = self._get_encoder()
         train_features, train_labels = self._embed(encoder, self.train_data, "train_data")
