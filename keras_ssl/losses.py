@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numbers
+
 import keras
 from keras import ops
 
@@ -12,7 +14,11 @@ _MASK_PENALTY = 1e9
 
 
 def _check_temperature(temperature: float) -> float:
-    if not isinstance(temperature, (int, float)) or not temperature > 0:
+    if (
+        isinstance(temperature, bool)
+        or not isinstance(temperature, numbers.Real)
+        or not temperature > 0
+    ):
         raise ValueError(
             f"`temperature` must be a positive number (SimCLR uses 0.1 to 0.5); got {temperature!r}."
         )

@@ -52,9 +52,3 @@ def check_image_batch(images, where: str = "images"):
             f"got dtype {dtype}. Decode image files before passing them to the model."
         )
     return images
-
-
-def static_batch_size(tensor) -> int | None:
-    """Returns the batch size of `tensor` if it is known statically, else None."""
-    size = tensor.shape[0]
-    return None if size is None else int(size)

@@ -61,7 +61,7 @@ def test_logits_mask_self_and_label_partners():
     np.testing.assert_array_equal(ops.convert_to_numpy(labels), [2, 3, 0, 1])
 
 
-@pytest.mark.parametrize("temperature", [0, -0.1, "0.1"])
+@pytest.mark.parametrize("temperature", [0, -0.1, "0.1", True])
 def test_temperature_must_be_positive(temperature):
     z = np.ones((4, 2), "float32")
     with pytest.raises(ValueError, match="`temperature` must be a positive number"):
@@ -79,3 +79,8 @@ def test_mismatched_shapes_are_rejected():
         nt_xent(np.ones((4, 8), "float32"), np.ones((4, 6), "float32"))
     with pytest.raises(ValueError, match=r"shape \(batch, dim\)"):
         nt_xent(np.ones((4, 8, 1), "float32"), np.ones((4, 8, 1), "float32"))
+
+
+def test_numpy_temperature_is_accepted():
+    z = np.random.default_rng(0).normal(size=(4, 3)).astype("float32")
+    np.testing.assert_allclose(float(nt_xent(z, z, np.float32(0.5))), float(nt_xent(z, z, 0.5)), rtol=1e-6)

@@ -4,9 +4,17 @@ Builders are registered by name (`get("mobilenet_v2", input_shape=...)`,
 `available()`); any user `keras.Model` with the same contract works too.
 """
 
-from keras_ssl.encoders.common import set_batch_norm_momentum
+from keras_ssl.encoders.common import encoder_input_shape, set_batch_norm_momentum
 from keras_ssl.encoders.mobilenet_v2 import mobilenet_v2
 from keras_ssl.encoders.registry import available, get, register
 from keras_ssl.encoders.small_cnn import small_cnn
 
-__all__ = ["available", "get", "mobilenet_v2", "register", "set_batch_norm_momentum", "small_cnn"]
+__all__ = [
+    "available",
+    "encoder_input_shape",
+    "get",
+    "mobilenet_v2",
+    "register",
+    "set_batch_norm_momentum",
+    "small_cnn",
+]

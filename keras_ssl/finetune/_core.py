@@ -157,7 +157,10 @@ def default_augmenter(seed: int | None = None) -> keras.Sequential:
     return keras.Sequential(
         [
             keras.layers.RandomFlip("horizontal", seed=seed),
-            keras.layers.RandomTranslation(0.1, 0.1, fill_mode="reflect", seed=seed),
+            # A different seed, so that flips and shifts are drawn independently.
+            keras.layers.RandomTranslation(
+                0.1, 0.1, fill_mode="reflect", seed=None if seed is None else seed + 1
+            ),
         ],
         name="augment",
     )

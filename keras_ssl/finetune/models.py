@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import keras
 
+from keras_ssl.encoders import encoder_input_shape
 from keras_ssl.heads import classification_head
 
 # Weightless preprocessing that keras_ssl encoders put in front of the backbone. Not
@@ -46,6 +47,7 @@ def freeze_first(model: keras.Model, n: int) -> list[keras.layers.Layer]:
 
     Example:
 
+    >>> import keras_ssl
     >>> encoder = keras_ssl.encoders.mobilenet_v2(input_shape=(96, 96, 3))
     >>> frozen = freeze_first(encoder, 100)
     >>> len(frozen), frozen[-1].trainable
@@ -70,21 +72,31 @@ _freeze_first = freeze_first  # `classifier` has an argument of the same name.
 
 
 def copy_encoder(encoder: keras.Model, name: str | None = None) -> keras.Model:
-    """A fresh copy of `encoder` with the same weights, so several fine-tunings can start from it."""
-    clone = keras.models.clone_model(encoder)
-    clone.set_weights(encoder.get_weights())
+    """A fresh copy of `encoder` with the same weights, so several fine-tunings can start from it.
+
+    Args:
+        encoder: a Functional or Sequential model, or a subclassed one with `get_config`.
+        name: the copy's name; by default Keras' clone name.
+
+    Returns:
+        An independent `keras.Model` computing the same function.
+
+    Example:
+
+    >>> encoder = keras_ssl.encoders.small_cnn()
+    >>> copy = copy_encoder(encoder)
+    """
+    try:
+        clone = keras.models.clone_model(encoder)
+        clone.set_weights(encoder.get_weights())
+    except (NotImplementedError, TypeError, ValueError) as error:
+        raise ValueError(
+            f"Cannot copy the encoder {encoder.name!r} ({error}). A subclassed keras.Model needs "
+            "`get_config` to be copied; or fine-tune it in place (`copy=False`)."
+        ) from error
     if name:
         clone.name = name
     return clone
-
-
-def _encoder_input_shape(encoder: keras.Model, input_shape):
-    if input_shape is not None:
-        return tuple(input_shape)
-    shape = encoder.input_shape
-    if isinstance(shape, list):
-        shape = shape[0]
-    return tuple(shape[1:])
 
 
 def classifier(
@@ -120,11 +132,20 @@ def classifier(
     model.compile(keras.optimizers.Adam(1e-4), "sparse_categorical_crossentropy", metrics=["accuracy"])
     ```
     """
-    shape = _encoder_input_shape(encoder, input_shape)
+    encoder_shape = encoder_input_shape(encoder)
+    if input_shape is None and encoder_shape is None:
+        raise ValueError(
+            f"The encoder {encoder.name!r} does not declare its input shape (e.g. a subclassed "
+            "keras.Model); pass the image shape as `input_shape=(height, width, 3)`."
+        )
+    shape = tuple(input_shape) if input_shape is not None else encoder_shape
     inputs = keras.Input(shape=shape, name="images")
     x = inputs
-    encoder_shape = _encoder_input_shape(encoder, None)
-    if input_shape is not None and None not in encoder_shape[:2] and shape[:2] != encoder_shape[:2]:
+    if (
+        encoder_shape is not None
+        and None not in encoder_shape[:2]
+        and shape[:2] != encoder_shape[:2]
+    ):
         x = keras.layers.Resizing(*encoder_shape[:2], name="resize_to_encoder")(x)
     features = encoder(x)
     outputs = classification_head(num_classes, dropout=dropout, activation=activation)(features)

@@ -12,7 +12,9 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from keras_ssl.augment import get as get_augment
 from keras_ssl.callbacks import StopOnNaN
+from keras_ssl.encoders import encoder_input_shape
 from keras_ssl.utils import check_image_batch
 
 
@@ -21,14 +23,18 @@ def resolve_augment(augment, image_size):
     if augment is None or isinstance(augment, keras.layers.Layer):
         return augment
     if isinstance(augment, str):
-        from keras_ssl import augment as augment_module
-
-        if image_size is not None and image_size[0] != image_size[1]:
+        if image_size is None:
+            raise ValueError(
+                f"The augmentation preset {augment!r} needs an image size, but the encoder does "
+                "not declare a fixed input shape (e.g. a subclassed keras.Model). Pass a layer, "
+                f"e.g. `augment=keras_ssl.augment.get({augment!r}, image_size=96)`."
+            )
+        if image_size[0] != image_size[1]:
             raise ValueError(
                 f"Augmentation presets make square images, but the encoder takes {image_size}; "
                 "pass an augmentation layer that outputs that size as `augment=`."
             )
-        return augment_module.get(augment, image_size=None if image_size is None else image_size[0])
+        return get_augment(augment, image_size=image_size[0])
     if isinstance(augment, dict):
         return keras.saving.deserialize_keras_object(augment)
     raise ValueError(
@@ -39,12 +45,10 @@ def resolve_augment(augment, image_size):
 
 def encoder_image_size(encoder: keras.Model):
     """The (height, width) an encoder expects, or None if it takes any size."""
-    shape = getattr(encoder, "input_shape", None)
-    if isinstance(shape, list):
-        shape = shape[0]
-    if not shape or len(shape) != 4 or None in shape[1:3]:
+    shape = encoder_input_shape(encoder)
+    if shape is None or None in shape[:2]:
         return None
-    return int(shape[1]), int(shape[2])
+    return int(shape[0]), int(shape[1])
 
 
 class PretextModel(keras.Model):
@@ -80,6 +84,10 @@ class PretextModel(keras.Model):
         if size is None or tuple(images.shape[1:3]) == size:
             return images
         return ops.image.resize(images, size, interpolation="bilinear")
+
+    def _add_regularization(self, loss):
+        """The pretext loss plus any losses the layers added (weight regularizers, ...)."""
+        return loss + ops.sum(self.losses) if self.losses else loss
 
     def _encode(self, images, training):
         features = self.encoder(images, training=training)

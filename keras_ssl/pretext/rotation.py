@@ -89,9 +89,7 @@ class RotationPrediction(PretextModel):
             )
         )
         self.rotation_accuracy.update_state(labels, logits)
-        if self.losses:
-            loss = loss + ops.sum(self.losses)
-        return loss
+        return self._add_regularization(loss)
 
     def get_config(self):
         return {

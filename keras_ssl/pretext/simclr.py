@@ -96,9 +96,7 @@ class SimCLR(PretextModel):
         loss = ops.mean(ops.sparse_categorical_crossentropy(labels, logits, from_logits=True))
         self.contrastive_accuracy.update_state(labels, logits)
         self.contrastive_top5_accuracy.update_state(labels, logits)
-        if self.losses:
-            loss = loss + ops.sum(self.losses)
-        return loss
+        return self._add_regularization(loss)
 
     def get_config(self):
         return {

@@ -209,3 +209,36 @@ def test_same_models_train_under_jax():
         "SimCLR ok ['contrastive_accuracy', 'contrastive_top5_accuracy', 'loss']" in result.stdout
     )
     assert "RotationPrediction ok ['loss', 'rotation_accuracy']" in result.stdout
+
+
+class SubclassedEncoder(keras.Model):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.conv = keras.layers.Conv2D(8, 3, strides=2)
+        self.pool = keras.layers.GlobalAveragePooling2D()
+
+    def call(self, images):
+        return self.pool(self.conv(images / 255.0))
+
+
+def test_subclassed_encoder_works_with_an_explicit_augment():
+    with pytest.raises(
+        ValueError, match=r"preset 'simclr' needs an image size.*augment=keras_ssl.augment.get"
+    ):
+        keras_ssl.SimCLR(SubclassedEncoder())
+    model = keras_ssl.SimCLR(SubclassedEncoder(), augment=augment.get("simclr", image_size=32))
+    model.compile(optimizer="adam")
+    images = np.random.default_rng(0).integers(0, 256, (16, 32, 32, 3)).astype("uint8")
+    assert np.isfinite(model.fit(images, batch_size=8, epochs=1, verbose=0).history["loss"][0])
+
+
+def test_mixed_precision_training(cifar_small):
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        model = tiny_simclr()
+        model.compile(optimizer="adam")
+        assert model.encoder.layers[2].compute_dtype == "float16"
+        history = model.fit(cifar_small[0][:128], batch_size=32, epochs=2, verbose=0).history
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert all(np.isfinite(history["loss"])) and history["loss"][1] < history["loss"][0]
