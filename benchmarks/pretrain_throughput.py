@@ -54,6 +54,18 @@ def measure(model, batch, batch_size, steps, warmup):
     return batch_size / seconds_per_step, timer.ends[0] - timer.start
 
 
+def simclr_mobilenet_v2(image_size: int) -> keras_ssl.SimCLR:
+    """The benchmarked model: SimCLR, MobileNetV2 alpha 1.0, simclr_augment, Adam 1e-3."""
+    model = keras_ssl.SimCLR(
+        encoders.mobilenet_v2(input_shape=(image_size, image_size, 3), alpha=1.0),
+        heads.projection_head(256, 128),
+        augment.simclr_augment(image_size, seed=0),
+        temperature=0.1,
+    )
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    return model
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--batch-size", type=int, default=256)
@@ -77,13 +89,7 @@ def main():
     )
 
     keras.utils.set_random_seed(0)
-    simclr = keras_ssl.SimCLR(
-        encoders.mobilenet_v2(input_shape=shape, alpha=1.0),
-        heads.projection_head(256, 128),
-        augment.simclr_augment(args.image_size, seed=0),
-        temperature=0.1,
-    )
-    simclr.compile(optimizer=keras.optimizers.Adam(1e-3))
+    simclr = simclr_mobilenet_v2(args.image_size)
     simclr_rate, simclr_first = measure(simclr, images, args.batch_size, args.steps, args.warmup)
 
     ratio = simclr_rate / bare_rate
