@@ -58,3 +58,20 @@ def tiny_imagenet_zip_path():
     if not TINY_IMAGENET_ZIP.exists():
         pytest.skip(f"{TINY_IMAGENET_ZIP} is missing")
     return TINY_IMAGENET_ZIP
+
+
+@pytest.fixture(scope="session")
+def subclassed_encoder():
+    """A user encoder class written as a subclassed keras.Model: it declares no input shape."""
+    import keras
+
+    class SubclassedEncoder(keras.Model):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.conv = keras.layers.Conv2D(8, 3, strides=2)
+            self.pool = keras.layers.GlobalAveragePooling2D()
+
+        def call(self, images):
+            return self.pool(self.conv(images / 255.0))
+
+    return SubclassedEncoder

@@ -83,29 +83,17 @@ def test_freeze_first_bad_counts():
         finetune.freeze_first(encoder, -1)
 
 
-class SubclassedEncoder(keras.Model):
-    """A user encoder that declares no input shape."""
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.conv = keras.layers.Conv2D(8, 3, strides=2)
-        self.pool = keras.layers.GlobalAveragePooling2D()
-
-    def call(self, images):
-        return self.pool(self.conv(images / 255.0))
-
-
-def test_subclassed_encoder_needs_and_takes_an_input_shape():
+def test_subclassed_encoder_needs_and_takes_an_input_shape(subclassed_encoder):
     with pytest.raises(
         ValueError, match=r"does not declare its input shape .* `input_shape=\(height, width, 3\)`"
     ):
-        finetune.classifier(SubclassedEncoder(), 4)
-    model = finetune.classifier(SubclassedEncoder(), 4, freeze_first=None, input_shape=(16, 16, 3))
+        finetune.classifier(subclassed_encoder(), 4)
+    model = finetune.classifier(subclassed_encoder(), 4, freeze_first=None, input_shape=(16, 16, 3))
     rng = np.random.default_rng(0)
     model.compile("adam", "sparse_categorical_crossentropy")
     history = model.fit(
         rng.integers(0, 256, (16, 16, 16, 3)), rng.integers(0, 4, 16), epochs=1, verbose=0
     )
     assert np.isfinite(history.history["loss"][0])
-    assert encoders.encoder_input_shape(SubclassedEncoder()) is None
+    assert encoders.encoder_input_shape(subclassed_encoder()) is None
     assert encoders.encoder_input_shape(encoders.small_cnn(input_shape=(16, 16, 3))) == (16, 16, 3)

@@ -211,22 +211,12 @@ def test_same_models_train_under_jax():
     assert "RotationPrediction ok ['loss', 'rotation_accuracy']" in result.stdout
 
 
-class SubclassedEncoder(keras.Model):
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.conv = keras.layers.Conv2D(8, 3, strides=2)
-        self.pool = keras.layers.GlobalAveragePooling2D()
-
-    def call(self, images):
-        return self.pool(self.conv(images / 255.0))
-
-
-def test_subclassed_encoder_works_with_an_explicit_augment():
+def test_subclassed_encoder_works_with_an_explicit_augment(subclassed_encoder):
     with pytest.raises(
         ValueError, match=r"preset 'simclr' needs an image size.*augment=keras_ssl.augment.get"
     ):
-        keras_ssl.SimCLR(SubclassedEncoder())
-    model = keras_ssl.SimCLR(SubclassedEncoder(), augment=augment.get("simclr", image_size=32))
+        keras_ssl.SimCLR(subclassed_encoder())
+    model = keras_ssl.SimCLR(subclassed_encoder(), augment=augment.get("simclr", image_size=32))
     model.compile(optimizer="adam")
     images = np.random.default_rng(0).integers(0, 256, (16, 32, 32, 3)).astype("uint8")
     assert np.isfinite(model.fit(images, batch_size=8, epochs=1, verbose=0).history["loss"][0])
