@@ -1,0 +1,226 @@
+"""The Umeå runner end to end on real CIFAR-10 JPEGs: outputs, numbers, resuming, refusal."""
+
+import csv
+import json
+import zipfile
+
+import keras
+import numpy as np
+import pytest
+
+import keras_ssl
+from keras_ssl import data
+from keras_ssl.experiments import RunFolderError, apply_overrides, paper, profile, umea
+from keras_ssl.experiments import pretraining as pretraining_module
+
+pytestmark = pytest.mark.slow
+
+
+def _smoke(source, *assignments):
+    return apply_overrides(
+        profile("smoke"), [f"data.source={json.dumps(str(source))}", *assignments]
+    )
+
+
+def _jpeg_folder(zip_path, folder, per_class):
+    """`folder/<class>/*.jpg`: the first `per_class` JPEGs of every class of the zip."""
+    with zipfile.ZipFile(zip_path) as archive:
+        names = sorted(n for n in archive.namelist() if n.endswith(".jpg"))
+        for class_name in sorted({n.split("/")[1] for n in names}):
+            (folder / class_name).mkdir(parents=True)
+            members = [n for n in names if n.split("/")[1] == class_name][:per_class]
+            for name in members:
+                (folder / class_name / name.split("/")[-1]).write_bytes(archive.read(name))
+    return folder
+
+
+def _read_csv(path):
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.fixture(scope="module")
+def cifar(cifar_zip_path):
+    """The shared CIFAR-10 zip as an ImageSet (files, decoded when read)."""
+    return data.load(cifar_zip_path)
+
+
+@pytest.fixture(scope="module")
+def smoke_run(cifar_zip_path, tmp_path_factory):
+    """The smoke profile on 500 images of the shared CIFAR-10 zip, run once."""
+    config = _smoke(cifar_zip_path)
+    lines = []
+    result = umea.run(config, tmp_path_factory.mktemp("umea") / "run", verbose=0, log=lines.append)
+    return config, result, lines
+
+
+def test_smoke_profile_writes_the_table_the_figures_and_the_records(smoke_run):
+    config, result, lines = smoke_run
+    folder = result.folder
+    names = [stage.name for stage in umea.plan(config)]
+    assert result.ran == names and result.skipped == [] and result.stopped_after is None
+    for stage in names[2:-1]:
+        for output in ("metrics.json", "model.keras", "log.csv"):
+            assert (folder / stage / output).is_file(), (stage, output)
+    for output in ("encoder.keras", "log.csv", "checkpoint-epoch0002.keras"):
+        assert (folder / "pretrain/random" / output).is_file()
+    for figure in ("fig2_augmented_views", "fig3_pretext_loss", "fig4_training_curves",
+                   "fig5_label_efficiency", "confusion_matrix_random_100pct"):  # fmt: skip
+        assert (folder / f"figures/{figure}.png").read_bytes()[:4] == b"\x89PNG"
+    assert not list(folder.rglob("*.partial*"))
+    info = json.loads((folder / "run_info.json").read_text())
+    assert set(info["stages"]) == set(names) and all(
+        s["seconds"] > 0 for s in info["stages"].values()
+    )
+    assert info["seed"] == 0 and info["versions"]["keras"] == keras.__version__
+    assert info["versions"]["keras_ssl"] == keras_ssl.__version__
+    assert (folder / "config.yaml").read_text().startswith("name: umea\nprofile: smoke\n")
+    # Progress: one banner per stage, in order.
+    banners = [line for line in lines if line.startswith("== [")]
+    assert banners == [
+        f"== [{i}/11] {name}: {b.split(': ', 1)[1]}"
+        for i, (name, b) in enumerate(zip(names, banners), 1)
+    ]
+
+
+def test_results_table_puts_the_papers_numbers_beside_ours(smoke_run):
+    _, result, _ = smoke_run
+    rows = _read_csv(result.folder / "results.csv")
+    labels = ["1%", "5%", "10%", "20%", "30%", "50%", "100%", "100% (Supervised only)"]
+    assert [row["labeled_data"] for row in rows] == labels
+    expected = [*paper.TABLE_1.values(), paper.SUPERVISED_100]
+    assert [float(row["paper"]) for row in rows] == expected
+    for row in rows:
+        assert float(row["difference"]) == pytest.approx(
+            float(row["accuracy"]) - float(row["paper"]), abs=0.011
+        )
+    markdown = (result.folder / "results.md").read_text()
+    assert "| Labeled data | Accuracy (%) ours | Accuracy (%) paper | Difference (pp) |" in markdown
+    for row in rows:
+        assert (
+            f"| {row['labeled_data']} | {float(row['accuracy']):.2f} | {float(row['paper']):.2f} |"
+            in markdown
+        )
+
+
+def test_fractions_are_class_balanced_subsets_of_the_training_split(smoke_run, cifar):
+    _, result, _ = smoke_run
+    split = data.load_split(result.folder / "split.json")
+    labels = cifar.labels
+    assert (len(split["train"]), len(split["test"]), len(split["val"])) == (400, 100, 0)
+    assert np.bincount(labels[split["test"]]).tolist() == [10] * 10
+    assert not np.intersect1d(split["train"], split["test"]).size
+    rows = _read_csv(result.folder / "results.csv")
+    used = [len(data.label_fraction(labels[split["train"]], f, seed=0)) for f in paper.TABLE_1]
+    assert [int(row["labels_used"]) for row in rows] == [*used, 400]
+    assert used == [10, 20, 40, 80, 120, 200, 400]
+
+
+def test_reported_accuracy_is_the_saved_models_accuracy_on_the_held_out_images(smoke_run, cifar):
+    _, result, _ = smoke_run
+    split = data.load_split(result.folder / "split.json")
+    test = cifar.subset(split["test"])
+    for stage in ("finetune/random/100pct", "finetune/random/supervised-100pct"):
+        model = keras.models.load_model(result.folder / stage / "model.keras")
+        predicted = model.predict(test.numpy_images(), verbose=0).argmax(axis=1)
+        metrics = json.loads((result.folder / stage / "metrics.json").read_text())
+        assert metrics["accuracy"] == pytest.approx(np.mean(predicted == test.labels))
+        assert np.trace(metrics["test"]["confusion_matrix"]) == round(100 * metrics["accuracy"])
+
+
+def test_learning_happens_in_pretraining_and_fine_tuning(smoke_run):
+    _, result, _ = smoke_run
+    pretext = _read_csv(result.folder / "pretrain/random/log.csv")
+    assert [int(row["epoch"]) for row in pretext] == [0, 1]
+    assert float(pretext[1]["loss"]) < float(pretext[0]["loss"])
+    for stage in ("100pct", "supervised-100pct"):
+        log = _read_csv(result.folder / f"finetune/random/{stage}/log.csv")
+        assert float(log[-1]["loss"]) < float(log[0]["loss"]), stage
+
+
+class _StopAfterEpoch(keras.callbacks.Callback):
+    """Raises KeyboardInterrupt (a kill) at the end of an epoch, after its checkpoint."""
+
+    def __init__(self, epochs):
+        super().__init__()
+        self.epochs = epochs
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch + 1 == self.epochs:
+            raise KeyboardInterrupt
+
+
+class _EpochSpy(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.epochs = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epochs.append(epoch)
+
+
+def test_a_killed_run_resumes_without_redoing_finished_work(cifar_zip_path, tmp_path, monkeypatch):
+    images = _jpeg_folder(cifar_zip_path, tmp_path / "images", per_class=30)  # 200 train, 100 test
+    config = _smoke(images, "finetune.fractions=[0.5, 1.0]", "finetune.supervised_baseline=false")
+    folder = tmp_path / "run"
+    quiet = {"verbose": 0, "log": lambda _: None}
+
+    # 1. Killed after the first pretraining epoch.
+    with pytest.raises(KeyboardInterrupt):
+        umea.run(config, folder, callbacks=[_StopAfterEpoch(1)], **quiet)
+    state = json.loads((folder / "pretrain/random/state.json").read_text())
+    assert state["epochs_done"] == 1 and not (folder / "pretrain/random/encoder.keras").exists()
+    first_epoch = _read_csv(folder / "pretrain/random/log.csv")
+
+    # 2. Started again: pretraining runs only its second epoch, from the checkpoint.
+    spy, lines = _EpochSpy(), []
+    result = umea.run(
+        config, folder, verbose=0, log=lines.append, callbacks=[spy],
+        stop_after="finetune/random/50pct",
+    )  # fmt: skip
+    assert spy.epochs == [1]
+    assert "  resuming pretraining after epoch 1/2 (checkpoint-epoch0001.keras)" in lines
+    log = _read_csv(folder / "pretrain/random/log.csv")
+    assert len(log) == 2 and log[0] == first_epoch[0]
+    assert result.ran == ["pretrain/random", "finetune/random/50pct"] and result.skipped == ["data"]
+    assert result.stopped_after == "finetune/random/50pct" and not (folder / "results.md").exists()
+    checkpoints = [p.name for p in (folder / "pretrain/random").glob("checkpoint-*")]
+    assert checkpoints == ["checkpoint-epoch0002.keras"]
+
+    # 3. Killed inside a fine-tuning stage: it leaves no metrics, so it runs again later.
+    finetune = keras_ssl.finetune.finetune
+    monkeypatch.setattr(keras_ssl.finetune, "finetune", _raise(KeyboardInterrupt))
+    with pytest.raises(KeyboardInterrupt):
+        umea.run(config, folder, **quiet)
+    assert not list((folder / "finetune/random/100pct").iterdir())
+
+    # 4. Finished stages are skipped: no pretraining, one fine-tuning, their files untouched.
+    monkeypatch.setattr(pretraining_module, "build_pretext_model", _raise(AssertionError))
+    calls = []
+
+    def counted(encoder, train_data, *args, **kwargs):
+        calls.append(len(train_data[1]))
+        return finetune(encoder, train_data, *args, **kwargs)
+
+    monkeypatch.setattr(keras_ssl.finetune, "finetune", counted)
+    before = {p: p.stat().st_mtime_ns for p in folder.rglob("*") if p.is_file()}
+    del before[folder / "run_info.json"]  # gets this session and the new stage times
+    result = umea.run(config, folder, **quiet)
+    assert result.ran == ["finetune/random/100pct", "report"]
+    assert result.skipped == ["data", "pretrain/random", "finetune/random/50pct"]
+    assert calls == [200]  # 100 % of the 200 training images, once
+    assert {p: p.stat().st_mtime_ns for p in before} == before
+    assert [row["labeled_data"] for row in _read_csv(folder / "results.csv")] == ["50%", "100%"]
+
+    # 5. Another config in the same folder is refused before anything runs.
+    changed = apply_overrides(config, ["pretrain.epochs=3"])
+    with pytest.raises(RunFolderError, match=r"pretrain\.epochs: 2 -> 3.*new --output, or --force"):
+        umea.run(changed, folder, **quiet)
+    assert calls == [200]
+
+
+def _raise(error):
+    def fail(*args, **kwargs):
+        raise error
+
+    return fail
