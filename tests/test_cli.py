@@ -1,0 +1,369 @@
+"""The `keras-ssl` command: help, every bad input of issue 5 §5, and pretrain → finetune → evaluate."""
+
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+from keras_ssl import cli, data
+from keras_ssl.experiments import RunFolder, profile
+from keras_ssl.experiments.config import to_dict
+
+
+def _jpeg_folder(zip_path, folder, per_class):
+    """`folder/<class>/*.jpg`: the first `per_class` JPEGs of every class of the zip."""
+    with zipfile.ZipFile(zip_path) as archive:
+        names = sorted(n for n in archive.namelist() if n.endswith(".jpg"))
+        for class_name in sorted({n.split("/")[1] for n in names}):
+            (folder / class_name).mkdir(parents=True)
+            members = [n for n in names if n.split("/")[1] == class_name][:per_class]
+            for name in members:
+                (folder / class_name / name.split("/")[-1]).write_bytes(archive.read(name))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def images(cifar_zip_path, tmp_path_factory):
+    """20 real CIFAR-10 JPEGs of each class in `<class>/` folders."""
+    return _jpeg_folder(cifar_zip_path, tmp_path_factory.mktemp("cli") / "images", per_class=20)
+
+
+def _run(capsys, *argv):
+    """Runs the command in this process: (exit status, stdout, stderr)."""
+    try:
+        status = cli.main([str(a) for a in argv])
+    except SystemExit as exit:  # argparse: --help and usage errors
+        status = exit.code
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+@pytest.mark.parametrize("command", ["reproduce", "pretrain", "finetune", "evaluate"])
+def test_help_explains_every_option(command, capsys):
+    status, out, _ = _run(capsys, command, "--help")
+    assert status == 0
+    parser = cli.build_parser()
+    subparser = parser._subparsers._group_actions[0].choices[command]
+    for action in subparser._actions:
+        assert action.help, action.dest  # no option without an explanation
+        for option in action.option_strings:
+            assert option in out, option
+
+
+def test_console_script_is_installed():
+    script = Path(sys.executable).with_name("keras-ssl")
+    result = subprocess.run([script, "--help"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0
+    for command in ("reproduce", "pretrain", "finetune", "evaluate"):
+        assert command in result.stdout
+
+
+def test_paper_dry_run_prints_the_plan_and_writes_nothing(tmp_path, capsys):
+    output = tmp_path / "paper"
+    status, out, _ = _run(
+        capsys, "reproduce", "umea", "--profile", "paper", "--dry-run", "--output", output
+    )
+    assert status == 0
+    assert "Umeå experiment, profile 'paper': 20 stages" in out
+    assert (
+        "  2. pretrain/imagenet: simclr pretraining of mobilenet_v2 (weights='imagenet') at 96x96, 75 epochs of batch 128"
+        in out
+    )
+    assert "freeze_first: 100" in out and "(a new run). --dry-run: nothing was trained." in out
+    assert not output.exists()
+
+
+def _error(capsys, *argv):
+    status, out, err = _run(capsys, *argv)
+    assert status == 2, (out, err)
+    assert "Traceback" not in err
+    return err.strip().splitlines()[-1]
+
+
+def test_missing_data_path(tmp_path, capsys):
+    message = _error(
+        capsys,
+        "reproduce",
+        "umea",
+        "--profile",
+        "smoke",
+        "--data",
+        tmp_path / "nowhere.zip",
+        "--output",
+        tmp_path / "run",
+    )
+    assert message.startswith("keras-ssl reproduce: error: Data path ")
+    assert "nowhere.zip' does not exist. Pass a folder or .zip of <class>/<image> files" in message
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.filterwarnings("ignore::keras_ssl.data.SkippedFilesWarning")
+def test_folder_without_class_folders(images, tmp_path, capsys):
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    for path in sorted(images.glob("*/*.jpg"))[:5]:
+        (flat / path.name).write_bytes(path.read_bytes())
+    message = _error(
+        capsys,
+        "reproduce",
+        "umea",
+        "--profile",
+        "smoke",
+        "--data",
+        flat,
+        "--output",
+        tmp_path / "run",
+    )
+    assert "has no class folders (expected root/<class>/<image>)" in message
+    empty = tmp_path / "empty" / "cat"
+    empty.mkdir(parents=True)
+    (empty / "notes.txt").write_text("no images")
+    message = _error(
+        capsys,
+        "reproduce",
+        "umea",
+        "--profile",
+        "smoke",
+        "--data",
+        empty.parent,
+        "--output",
+        tmp_path / "run",
+    )
+    assert "Found no image files (.bmp, .gif, .jpeg, .jpg, .png, .webp) in" in message
+    assert not (tmp_path / "run").exists()
+
+
+def test_unknown_profile_method_and_recipe(tmp_path, capsys):
+    message = _error(capsys, "reproduce", "umea", "--profile", "fast", "--dry-run")
+    assert (
+        message
+        == "keras-ssl reproduce: error: Unknown profile 'fast'; expected one of: paper, cpu-small, smoke."
+    )
+    message = _error(
+        capsys, "pretrain", "--method", "byol", "--data", tmp_path, "--output", tmp_path / "e.keras"
+    )
+    assert (
+        message
+        == "keras-ssl pretrain: error: Unknown method 'byol' (`pretrain.method`); expected one of: simclr, rotation."
+    )
+    message = _error(capsys, "reproduce", "umea", "--set", "pretrain.method=jigsaw", "--dry-run")
+    assert "Unknown method 'jigsaw'" in message
+    message = _error(
+        capsys,
+        "finetune",
+        "--recipe",
+        "fancy",
+        "--encoder",
+        "e.keras",
+        "--data",
+        tmp_path,
+        "--output",
+        tmp_path / "ft",
+    )
+    assert (
+        "Unknown recipe 'fancy'. Available recipes: full, linear_probe, supervised, umea" in message
+    )
+
+
+@pytest.mark.parametrize(
+    "fractions, expected",
+    [
+        ("0,0.5", "every fraction must lie in (0, 1]; got 0.0"),
+        ("0.1,1.5", "every fraction must lie in (0, 1]; got 1.5"),
+        ("10,50", "(percentages? 10 % is 0.1)"),
+        ("1%,abc", "'abc' is not a number"),
+        ("0.1,10%", "duplicates: [0.1]"),
+    ],
+)
+def test_fractions_out_of_range(fractions, expected, tmp_path, capsys):
+    message = _error(
+        capsys,
+        "finetune",
+        "--fractions",
+        fractions,
+        "--encoder",
+        "e.keras",
+        "--data",
+        tmp_path,
+        "--output",
+        tmp_path / "ft",
+    )
+    assert "argument --fractions" in message and expected in message
+
+
+def test_fractions_in_a_config_override(capsys):
+    message = _error(
+        capsys, "reproduce", "umea", "--set", "finetune.fractions=[0.01, -0.5]", "--dry-run"
+    )
+    assert "`finetune.fractions`: every fraction must lie in (0, 1]; got -0.5." in message
+
+
+def test_output_folder_of_another_config(images, tmp_path, capsys):
+    output = tmp_path / "run"
+    RunFolder(output).claim(to_dict(profile("smoke")))
+    message = _error(
+        capsys, "reproduce", "umea", "--profile", "smoke", "--data", images, "--output", output
+    )
+    assert (
+        f"Output folder '{output}' holds a run of other settings; refusing to mix results."
+        in message
+    )
+    assert "data.source: 'cifar10' -> " in message and "Use a new --output, or --force" in message
+    assert sorted(p.name for p in output.iterdir()) == ["config.yaml"]
+
+
+def test_tfds_without_internet_suggests_a_path(monkeypatch, tmp_path, capsys):
+    def offline(*args, **kwargs):
+        raise OSError("Name or service not known")
+
+    monkeypatch.setattr(data, "load", offline)
+    message = _error(
+        capsys, "reproduce", "umea", "--profile", "smoke", "--output", tmp_path / "run"
+    )
+    assert "Could not load 'cifar10' (OSError: Name or service not known)" in message
+    assert "pass --data PATH with a folder or .zip of <class>/<image> files instead" in message
+
+
+def test_unknown_stop_after_stage(capsys):
+    message = _error(
+        capsys, "reproduce", "umea", "--profile", "smoke", "--stop-after", "pretrain", "--dry-run"
+    )
+    assert "Unknown stage 'pretrain' for --stop-after; stages: data, pretrain/random, " in message
+
+
+def test_pretrain_finetune_evaluate_end_to_end(images, tmp_path, capsys):
+    encoder = tmp_path / "encoder.keras"
+    common = ["--encoder", "small_cnn", "--image-size", 32, "--batch-size", 50, "--verbose", 0]
+    status, out, err = _run(
+        capsys, "pretrain", "--data", images, "--epochs", 1, *common, "--output", encoder
+    )
+    assert status == 0, err
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert summary["epochs"] == 1 and encoder.is_file()
+    assert (tmp_path / "encoder-pretraining/checkpoint-epoch0001.keras").is_file()
+    # Run again: the finished pretraining is found, not repeated.
+    status, out, err = _run(
+        capsys, "pretrain", "--data", images, "--epochs", 1, *common, "--output", encoder
+    )
+    assert status == 0 and "pretrained encoder found" in err
+    # Same checkpoint folder, other settings: refused.
+    message = _error(
+        capsys, "pretrain", "--data", images, "--epochs", 2, *common, "--output", encoder
+    )
+    assert "pretrain.epochs: 1 -> 2. Use a new --checkpoint-dir, or --force" in message
+
+    ft = tmp_path / "ft"
+    argv = [
+        "finetune",
+        "--encoder",
+        encoder,
+        "--data",
+        images,
+        "--fractions",
+        "50%,1.0",
+        "--recipe",
+        "full",
+        "--epochs",
+        2,
+        "--test",
+        50,
+        "--output",
+        ft,
+        "--verbose",
+        0,
+    ]
+    status, out, err = _run(capsys, *argv)
+    assert status == 0, err
+    rows = json.loads(out)
+    assert [(r["fraction"], r["labels_used"]) for r in rows] == [
+        (0.5, 80),
+        (1.0, 150),
+    ]  # 8 of 15 a class
+    for row in rows:
+        metrics = json.loads((Path(row["model"]).parent / "metrics.json").read_text())
+        assert metrics["accuracy"] == row["accuracy"] and metrics["recipe"]["epochs"] == 2
+    status, out, err = _run(capsys, *argv)  # finished fractions are skipped
+    assert status == 0 and err.count("finished earlier, skipped") == 2
+
+    model_path = Path(rows[1]["model"])
+    status, out, err = _run(
+        capsys, "evaluate", "--model", model_path, "--data", images, "--top-k", "1,3,5"
+    )
+    assert status == 0, err
+    report = json.loads(out)
+    model = keras.models.load_model(model_path)
+    imageset = data.load(images)
+    scores = model.predict(imageset.numpy_images(), verbose=0)
+    assert report["num_examples"] == 200
+    assert report["accuracy"] == pytest.approx(np.mean(scores.argmax(1) == imageset.labels))
+    top5 = np.argsort(-scores, axis=1)[:, :5]
+    assert report["top_5_accuracy"] == pytest.approx(
+        np.mean((top5 == imageset.labels[:, None]).any(1))
+    )
+    assert set(report["classification_report"]) >= set(imageset.class_names)
+
+
+def test_evaluate_checks_the_model_against_the_data(
+    images, tiny_imagenet_zip_path, tmp_path, capsys
+):
+    model = keras.Sequential(
+        [
+            keras.Input((32, 32, 3)),
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
+    path = tmp_path / "model.keras"
+    model.save(path)
+    message = _error(
+        capsys, "evaluate", "--model", path, "--data", tiny_imagenet_zip_path, "--split", "val"
+    )
+    assert (
+        "The model takes 32x32 images but" in message
+        and "holds 64x64; pass --image-size 32." in message
+    )
+    message = _error(
+        capsys,
+        "evaluate",
+        "--model",
+        path,
+        "--data",
+        tiny_imagenet_zip_path,
+        "--split",
+        "val",
+        "--image-size",
+        32,
+    )
+    assert "The model has 10 outputs but" in message and "has 40 classes" in message
+    message = _error(capsys, "evaluate", "--model", tmp_path / "missing.keras", "--data", images)
+    assert message.endswith("missing.keras' does not exist.")
+    message = _error(capsys, "evaluate", "--model", tmp_path / "model.h5", "--data", images)
+    assert "--model" in message and "must be a .keras file" in message
+
+
+def test_weights_that_cannot_be_fetched_fail_before_anything_is_written(
+    images, tmp_path, monkeypatch, capsys
+):
+    from keras_ssl import encoders
+
+    def offline(name, **kwargs):
+        raise Exception(
+            "URL fetch failure on https://storage.googleapis.com/...: Name or service not known"
+        )
+
+    monkeypatch.setattr(encoders, "get", offline)
+    output = tmp_path / "run"
+    message = _error(
+        capsys, "reproduce", "umea", "--profile", "paper", "--data", images, "--output", output
+    )
+    assert (
+        "Could not load weights 'imagenet' for mobilenet_v2 (Exception: URL fetch failure"
+        in message
+    )
+    assert "run only the random initialisation with --set 'pretrain.weights=[null]'" in message
+    assert not output.exists()
