@@ -135,12 +135,13 @@ def run(
     folder.start_session(command, seed=config.seed, profile=config.profile)
     log(f"  {'resuming the' if resumed else 'new'} run in {folder.path}")
     runner.write_data(time.perf_counter() - start)
-    for stage in stages[1:]:
+    for stage in stages:
         if stage.kind == "report":
             rows = runner.report()
             runner.ran.append(stage.name)
             return RunResult(folder.path, runner.ran, runner.skipped, rows)
-        runner.run_stage(stage)
+        if stage.kind != "data":
+            runner.run_stage(stage)
         if stage.name == stop_after:
             log(f"Stopped after {stage.name} (--stop-after); run the same command to go on.")
             return RunResult(folder.path, runner.ran, runner.skipped, [], stop_after)

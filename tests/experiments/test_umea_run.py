@@ -224,3 +224,16 @@ def _raise(error):
         raise error
 
     return fail
+
+
+def test_stop_after_data_writes_only_the_split(cifar_zip_path, tmp_path):
+    images = _jpeg_folder(cifar_zip_path, tmp_path / "images", per_class=15)
+    lines = []
+    result = umea.run(_smoke(images), tmp_path / "run", stop_after="data", log=lines.append)
+    assert (result.ran, result.skipped, result.stopped_after) == (["data"], [], "data")
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == [
+        "config.yaml",
+        "run_info.json",
+        "split.json",
+    ]
+    assert lines[-1] == "Stopped after data (--stop-after); run the same command to go on."
