@@ -68,19 +68,16 @@ def _positive_float(text: str) -> float:
 
 
 def _split_size(text: str) -> int | float:
+    message = f"expected a count (e.g. 10000) or a fraction in [0, 1) (e.g. 0.2); got {text!r}"
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a count (e.g. 10000) or a fraction in [0, 1) (e.g. 0.2); got {text!r}"
-        ) from None
-    if value >= 1 and value == int(value):
+        raise argparse.ArgumentTypeError(message) from None
+    if value >= 1 and value.is_integer():
         return int(value)
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(
-            f"expected a count (e.g. 10000) or a fraction in [0, 1) (e.g. 0.2); got {text!r}"
-        )
-    return value
+    if 0 <= value < 1:
+        return value
+    raise argparse.ArgumentTypeError(message)
 
 
 def _top_k(text: str) -> tuple[int, ...]:
@@ -91,6 +88,17 @@ def _weights(text: str) -> str | None:
     return None if text.lower() in ("none", "null", "random") else text
 
 
+def _add_verbose(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--verbose",
+        type=int,
+        choices=(0, 1, 2),
+        default=None,
+        help="Keras progress: 0 silent, 1 progress bars, 2 one line per epoch "
+        "(default: 1 on a terminal, else 2)",
+    )
+
+
 def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--seed",
@@ -98,13 +106,7 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
         default=0,
         help="seed of splits, subsets, weights and data order (default: 0)",
     )
-    parser.add_argument(
-        "--verbose",
-        type=int,
-        choices=(0, 1, 2),
-        default=None,
-        help="Keras progress: 0 silent, 1 progress bars, 2 one line per epoch (default: 1 on a terminal, else 2)",
-    )
+    _add_verbose(parser)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -190,13 +192,7 @@ def _reproduce_parser(commands) -> None:
         metavar="STAGE",
         help="stop after this stage, e.g. pretrain/random (see --dry-run for names)",
     )
-    p.add_argument(
-        "--verbose",
-        type=int,
-        choices=(0, 1, 2),
-        default=None,
-        help="Keras progress: 0 silent, 1 progress bars, 2 one line per epoch (default: 1 on a terminal, else 2)",
-    )
+    _add_verbose(p)
 
 
 def _pretrain_parser(commands) -> None:
