@@ -1,8 +1,9 @@
 """Experiment configs and runners for reproductions: the Umeå report (`umea`).
 
->>> from keras_ssl.experiments import profile, umea
->>> print(umea.describe(profile("paper")))          # the plan and every hyperparameter
->>> umea.run(profile("smoke"), "runs/umea-smoke")   # or `keras-ssl reproduce umea`
+>>> from keras_ssl.experiments import apply_overrides, profile, umea
+>>> print(umea.describe(profile("paper")))     # the plan and every hyperparameter
+>>> config = apply_overrides(profile("smoke"), ["data.source=../shared/data/cifar10-train.zip"])
+>>> umea.run(config, "runs/umea-smoke")        # or `keras-ssl reproduce umea`
 """
 
 from keras_ssl.experiments import paper, umea

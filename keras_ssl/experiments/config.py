@@ -140,14 +140,11 @@ class PretrainSettings:
             )
         object.__setattr__(self, "encoder_args", dict(self.encoder_args))
         check_encoder_args(self.encoder, self.encoder_args)
-        weights = (
-            (self.weights,)
-            if isinstance(self.weights, str) or self.weights is None
-            else self.weights
-        )
-        weights = tuple(weights)
-        object.__setattr__(self, "weights", weights)
-        check_weights(self.encoder, weights)
+        weights = self.weights
+        if isinstance(weights, str) or weights is None:
+            weights = (weights,)  # one variant
+        object.__setattr__(self, "weights", tuple(weights))
+        check_weights(self.encoder, self.weights)
         dims = tuple(self.projection_dims)
         object.__setattr__(self, "projection_dims", dims)
         if len(dims) != 2:
