@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import socket
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -157,6 +158,19 @@ def load(source: str | os.PathLike, split: str | None = None, **kwargs) -> Image
     return load_image_folder(source, subfolder=split, **kwargs)
 
 
+# TFDS downloads from several hosts; this one answers whenever the internet does.
+_PROBE_HOST = ("storage.googleapis.com", 443)
+
+
+def _internet_reachable(timeout: float = 3.0) -> bool:
+    """Whether a TCP connection to `_PROBE_HOST` opens within `timeout` seconds."""
+    try:
+        socket.create_connection(_PROBE_HOST, timeout=timeout).close()
+        return True
+    except OSError:
+        return False
+
+
 def _from_tfds(
     name: str,
     split: str,
@@ -176,7 +190,15 @@ def _from_tfds(
         raise ValueError(
             f"{name} images differ in size; pass image_size=(height, width) to resize them."
         )
-    if download:
+    if download and not builder.is_prepared():
+        # TFDS retries a failed download for minutes; without internet, say so at once.
+        if not _internet_reachable():
+            raise ValueError(
+                f"{name} is not prepared in the TFDS data directory ({builder.data_dir}) and "
+                "the internet cannot be reached to download it. Pass a local folder or .zip of "
+                "<class>/<image> files instead (e.g. `load('path/to/cifar10-train.zip')`), or "
+                "`data_dir=` where the data set was prepared."
+            )
         builder.download_and_prepare()
     dataset = builder.as_dataset(split=split, shuffle_files=False)
 

@@ -9,6 +9,7 @@ from keras_ssl.data import (
     CIFAR10_CLASS_NAMES,
     ImageSet,
     available_datasets,
+    catalog,
     load,
     load_dataset,
     register_dataset,
@@ -16,6 +17,20 @@ from keras_ssl.data import (
 from keras_ssl.data.catalog import _CATALOG
 
 KNOWN = ["celeb_a", "cifar10", "cifar10_keras", "oxford_iiit_pet", "stl10", "tiny_imagenet"]
+
+
+@pytest.fixture(autouse=True)
+def online(monkeypatch):
+    """The TFDS mocks replace downloading; let the reachability probe pass too."""
+    monkeypatch.setattr(catalog, "_internet_reachable", lambda timeout=3.0: True)
+
+
+def test_offline_and_unprepared_fails_at_once_with_a_fix(monkeypatch, tmp_path):
+    monkeypatch.setattr(catalog, "_internet_reachable", lambda timeout=3.0: False)
+    with pytest.raises(
+        ValueError, match=r"cifar10 is not prepared .* cannot be reached .* local folder or \.zip"
+    ):
+        load_dataset("cifar10", data_dir=str(tmp_path))
 
 
 def test_available_datasets():
