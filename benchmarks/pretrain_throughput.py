@@ -9,9 +9,13 @@ alpha 1.0 at 32x32, batch 256, Adam), through `model.fit`:
   image (512 encoder passes), projection head and NT-Xent.
 
 Images/s counts the 256 source images of a step. Two views cost twice the encoder work,
-so 0.5 is the ceiling of `ratio` = simclr / bare; the target is >= 0.45 (augmentation
-and loss add at most 10 %). `first_step_seconds` is the wall time from `fit` to the end
-of the first step (graph tracing included).
+so 0.5 is the nominal ceiling of `ratio` = simclr / bare; the target is >= 0.45
+(augmentation and loss add at most 10 %). On a CPU the encoder runs a batch of 512 views
+more efficiently per image than one of 256, so `ratio` can pass 0.5; `bare_2n` (the bare
+encoder on 512 images) gives the exact ceiling, and `overhead` = 1 - simclr / (bare_2n / 2)
+is the share of a SimCLR step spent outside the encoder (augmentation, projection, loss).
+`first_step_seconds` is the wall time from `fit` to the end of the first step (graph
+tracing included).
 
 Usage: .venv/bin/python benchmarks/pretrain_throughput.py [--batch-size 256] [--steps 8]
 """
@@ -87,6 +91,11 @@ def main():
     bare_rate, bare_first = measure(
         bare, (images, targets), args.batch_size, args.steps, args.warmup
     )
+    # The same encoder on a batch of 2N images: what SimCLR's two views cost at best.
+    views, view_targets = np.concatenate([images, images]), np.concatenate([targets, targets])
+    bare_2n_rate, _ = measure(
+        bare, (views, view_targets), 2 * args.batch_size, args.steps, args.warmup
+    )
 
     keras.utils.set_random_seed(0)
     simclr = simclr_mobilenet_v2(args.image_size)
@@ -104,6 +113,8 @@ def main():
                 "bare_images_per_s": round(bare_rate, 1),
                 "simclr_images_per_s": round(simclr_rate, 1),
                 "ratio": round(ratio, 3),
+                "bare_2n_images_per_s": round(bare_2n_rate, 1),
+                "overhead": round(1 - simclr_rate / (bare_2n_rate / 2), 3),
                 "target_ratio": TARGET_RATIO,
                 "met": ratio >= TARGET_RATIO,
                 "bare_first_step_seconds": round(bare_first, 1),
