@@ -33,6 +33,11 @@ def fraction_label(fraction: float) -> str:
     return f"{round(fraction * 100, 6):g}pct"
 
 
+def backup_dir(log_csv: str | Path) -> str:
+    """Where a stage backs up its model after every epoch, so a killed stage resumes."""
+    return str(Path(log_csv).parent / "backup")
+
+
 def stage_done(folder: str | Path) -> bool:
     """Whether the stage in `folder` finished (its `metrics.json` exists)."""
     return (Path(folder) / METRICS_FILE).is_file()
@@ -122,6 +127,7 @@ def fraction_trainer(
             recipe,
             input_shape=tuple(images.shape[1:]),
             log_csv=log_csv,
+            backup_dir=backup_dir(log_csv),
             seed=seed,
             verbose=verbose,
         )
@@ -166,6 +172,7 @@ def baseline_trainer(
             supervised,
             input_shape=tuple(train_data[0].shape[1:]),
             log_csv=log_csv,
+            backup_dir=backup_dir(log_csv),
             seed=seed,
             verbose=verbose,
         )

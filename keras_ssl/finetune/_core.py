@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import csv
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -67,6 +69,7 @@ class RunOptions:
     log_csv: str | None = None
     augmenter: keras.layers.Layer | None = None
     seed: int | None = None
+    backup_dir: str | None = None
 
 
 def checked_inputs(encoder, train_data, val_data, num_classes, config: FinetuneConfig):
@@ -125,7 +128,9 @@ def compile_model(model: keras.Model, config: FinetuneConfig, num_classes: int) 
     model.compile(optimizer=optimizer, loss=loss, metrics=metrics(num_classes, config.multi_label))
 
 
-def callbacks_for(config: FinetuneConfig, extra, log_csv) -> list[keras.callbacks.Callback]:
+def callbacks_for(
+    config: FinetuneConfig, extra, log_csv, append: bool = False
+) -> list[keras.callbacks.Callback]:
     mode = "min" if config.monitor.endswith("loss") else "max"
     result = [StopOnNaN()]
     if config.patience is not None:
@@ -148,7 +153,7 @@ def callbacks_for(config: FinetuneConfig, extra, log_csv) -> list[keras.callback
             )
         )
     if log_csv is not None:
-        result.append(keras.callbacks.CSVLogger(str(log_csv)))
+        result.append(keras.callbacks.CSVLogger(str(log_csv), append=append))
     return result + list(extra or [])
 
 
@@ -218,14 +223,41 @@ def evaluate_model(
     return {name: float(value) for name, value in logs.items()}
 
 
+def _has_backup(backup_dir: str | None) -> bool:
+    return backup_dir is not None and Path(backup_dir).is_dir() and any(Path(backup_dir).iterdir())
+
+
+def _history_from_csv(path) -> dict[str, list[float]]:
+    """The per-epoch metrics a CSVLogger wrote; an epoch logged twice (re-run after a
+    kill between its log row and its backup) keeps its last row."""
+    rows = {}
+    with open(path, newline="") as file:
+        for row in csv.DictReader(file):
+            rows[int(row.pop("epoch"))] = row
+    names = list(rows[min(rows)]) if rows else []
+    return {name: [float(rows[epoch][name]) for epoch in sorted(rows)] for name in names}
+
+
 def fit_model(model, train, val, config: FinetuneConfig, options: RunOptions):
-    """Runs `fit`; returns the history as plain floats and the best epoch (from 1)."""
+    """Runs `fit`; returns the history as plain floats and the best epoch (from 1).
+
+    With `options.backup_dir`, the model and optimizer state are backed up after every
+    epoch (`keras.callbacks.BackupAndRestore`) and a run started again after a kill
+    continues from the last finished epoch; the history then comes from the CSV log,
+    which spans both runs. Early stopping and the learning-rate schedule count their
+    patience from the resumed epoch.
+    """
+    resuming = _has_backup(options.backup_dir)
+    callbacks = callbacks_for(config, options.callbacks, options.log_csv, append=resuming)
+    if options.backup_dir is not None:
+        # Last, so that an epoch's CSV row is written before its backup.
+        callbacks.append(keras.callbacks.BackupAndRestore(str(options.backup_dir)))
     history = model.fit(
-        callbacks=callbacks_for(config, options.callbacks, options.log_csv),
-        verbose=options.verbose,
-        **fit_kwargs(train, val, config),
+        callbacks=callbacks, verbose=options.verbose, **fit_kwargs(train, val, config)
     )
     history = {name: [float(v) for v in values] for name, values in history.history.items()}
+    if resuming and options.log_csv is not None:
+        history = _history_from_csv(options.log_csv)
     values = np.asarray(history[config.monitor], dtype="float64")
     best = np.argmin(values) if config.monitor.endswith("loss") else np.argmax(values)
     return history, int(best) + 1

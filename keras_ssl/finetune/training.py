@@ -38,6 +38,7 @@ def finetune(
     log_csv: str | None = None,
     augmenter: keras.layers.Layer | None = None,
     seed: int | None = None,
+    backup_dir: str | None = None,
     **overrides,
 ) -> FinetuneResult:
     """Fine-tunes `encoder` + a classification head on labeled data with a recipe.
@@ -68,6 +69,10 @@ def finetune(
             default random horizontal flips and ±10% translations.
         seed: if given, seeds Keras' global random state first (weights, dropout,
             shuffling) with `keras.utils.set_random_seed`, for a repeatable run.
+        backup_dir: a folder where the model and optimizer state are backed up after
+            every epoch (`keras.callbacks.BackupAndRestore`): the same call after a
+            kill resumes from the last finished epoch (give `log_csv` too, so the
+            returned history spans both runs). Deleted when training ends.
         **overrides: recipe fields to change, e.g. `epochs=10, freeze_first=50`.
 
     Returns:
@@ -87,7 +92,9 @@ def finetune(
     """
     config = get_recipe(recipe, **overrides)
     train, val = checked_inputs(encoder, train_data, val_data, num_classes, config)
-    options = RunOptions(copy, callbacks, verbose, input_shape, log_csv, augmenter, seed)
+    options = RunOptions(
+        copy, callbacks, verbose, input_shape, log_csv, augmenter, seed, backup_dir
+    )
     train_fn = train_probe if config.cache_features else train_finetune
     return train_fn(encoder, train, val, num_classes, config, options)
 
