@@ -24,8 +24,8 @@ test: install
 	$(PY) -m pytest -q tests
 
 lint: install
-	$(VENV)/bin/ruff check keras_ssl tests benchmarks
-	$(VENV)/bin/ruff format --check keras_ssl tests benchmarks
+	$(VENV)/bin/ruff check keras_ssl tests benchmarks examples
+	$(VENV)/bin/ruff format --check keras_ssl tests benchmarks examples
 
 reproduce-umea: install
 	$(VENV)/bin/keras-ssl reproduce umea --profile $(PROFILE) --data $(DATA) --output $(RUN_DIR)

@@ -83,4 +83,6 @@ def test_mismatched_shapes_are_rejected():
 
 def test_numpy_temperature_is_accepted():
     z = np.random.default_rng(0).normal(size=(4, 3)).astype("float32")
-    np.testing.assert_allclose(float(nt_xent(z, z, np.float32(0.5))), float(nt_xent(z, z, 0.5)), rtol=1e-6)
+    np.testing.assert_allclose(
+        float(nt_xent(z, z, np.float32(0.5))), float(nt_xent(z, z, 0.5)), rtol=1e-6
+    )
