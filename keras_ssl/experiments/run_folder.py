@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import datetime
+import importlib.metadata
 import io
 import json
 import os
@@ -99,17 +100,27 @@ def _json_default(value):
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
+def _installed_version(*distributions: str) -> str | None:
+    """The version of the first of `distributions` that is installed, without importing it."""
+    for name in distributions:
+        try:
+            return importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return None
+
+
 def versions() -> dict[str, str]:
     """Versions of keras_ssl, TensorFlow, Keras, NumPy and Python, and the platform."""
     import keras
     import numpy
-    import tensorflow
 
     import keras_ssl
 
     return {
         "keras_ssl": keras_ssl.__version__,
-        "tensorflow": tensorflow.__version__,
+        # Read from the package metadata: the learning may run on another backend.
+        "tensorflow": _installed_version("tensorflow", "tensorflow-cpu", "tensorflow-gpu"),
         "keras": keras.__version__,
         "keras_backend": keras.backend.backend(),
         "numpy": numpy.__version__,
