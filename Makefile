@@ -4,7 +4,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 # `cpu` on machines without a GPU (this one); `gpu` pulls tensorflow[and-cuda].
 TF_EXTRA ?= cpu
+# The CPU wheel cached on the development machines; no pin for the GPU extra.
+ifeq ($(TF_EXTRA),cpu)
 TF_PIN ?= tensorflow-cpu==2.21.0
+endif
 STAMP := $(VENV)/.installed-$(TF_EXTRA)
 DATA ?= ../shared/data/cifar10-train.zip
 PROFILE ?= cpu-small
@@ -17,7 +20,7 @@ install: $(STAMP)
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q "$(TF_PIN)" -e ".[$(TF_EXTRA),test]"
+	$(PY) -m pip install -q $(if $(TF_PIN),"$(TF_PIN)") -e ".[$(TF_EXTRA),test]"
 	touch $(STAMP)
 
 test: install
