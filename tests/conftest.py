@@ -54,6 +54,23 @@ def cifar_zip_path():
 
 
 @pytest.fixture(scope="session")
+def make_cifar_folder(cifar_zip_path):
+    """`make(folder, per_class)`: writes `folder/<class>/*.jpg`, the first JPEGs of every class."""
+
+    def make(folder, per_class):
+        with zipfile.ZipFile(cifar_zip_path) as archive:
+            names = sorted(n for n in archive.namelist() if n.endswith(".jpg"))
+            for class_name in sorted({n.split("/")[1] for n in names}):
+                (folder / class_name).mkdir(parents=True)
+                members = [n for n in names if n.split("/")[1] == class_name][:per_class]
+                for name in members:
+                    (folder / class_name / name.split("/")[-1]).write_bytes(archive.read(name))
+        return folder
+
+    return make
+
+
+@pytest.fixture(scope="session")
 def tiny_imagenet_zip_path():
     if not TINY_IMAGENET_ZIP.exists():
         pytest.skip(f"{TINY_IMAGENET_ZIP} is missing")

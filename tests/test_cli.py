@@ -3,7 +3,6 @@
 import json
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
 import keras
@@ -15,22 +14,10 @@ from keras_ssl.experiments import RunFolder, profile
 from keras_ssl.experiments.config import to_dict
 
 
-def _jpeg_folder(zip_path, folder, per_class):
-    """`folder/<class>/*.jpg`: the first `per_class` JPEGs of every class of the zip."""
-    with zipfile.ZipFile(zip_path) as archive:
-        names = sorted(n for n in archive.namelist() if n.endswith(".jpg"))
-        for class_name in sorted({n.split("/")[1] for n in names}):
-            (folder / class_name).mkdir(parents=True)
-            members = [n for n in names if n.split("/")[1] == class_name][:per_class]
-            for name in members:
-                (folder / class_name / name.split("/")[-1]).write_bytes(archive.read(name))
-    return folder
-
-
 @pytest.fixture(scope="module")
-def images(cifar_zip_path, tmp_path_factory):
+def images(make_cifar_folder, tmp_path_factory):
     """20 real CIFAR-10 JPEGs of each class in `<class>/` folders."""
-    return _jpeg_folder(cifar_zip_path, tmp_path_factory.mktemp("cli") / "images", per_class=20)
+    return make_cifar_folder(tmp_path_factory.mktemp("cli") / "images", per_class=20)
 
 
 def _run(capsys, *argv):

@@ -2,7 +2,6 @@
 
 import csv
 import json
-import zipfile
 
 import keras
 import numpy as np
@@ -20,18 +19,6 @@ def _smoke(source, *assignments):
     return apply_overrides(
         profile("smoke"), [f"data.source={json.dumps(str(source))}", *assignments]
     )
-
-
-def _jpeg_folder(zip_path, folder, per_class):
-    """`folder/<class>/*.jpg`: the first `per_class` JPEGs of every class of the zip."""
-    with zipfile.ZipFile(zip_path) as archive:
-        names = sorted(n for n in archive.namelist() if n.endswith(".jpg"))
-        for class_name in sorted({n.split("/")[1] for n in names}):
-            (folder / class_name).mkdir(parents=True)
-            members = [n for n in names if n.split("/")[1] == class_name][:per_class]
-            for name in members:
-                (folder / class_name / name.split("/")[-1]).write_bytes(archive.read(name))
-    return folder
 
 
 def _read_csv(path):
@@ -159,8 +146,10 @@ class _EpochSpy(keras.callbacks.Callback):
         self.epochs.append(epoch)
 
 
-def test_a_killed_run_resumes_without_redoing_finished_work(cifar_zip_path, tmp_path, monkeypatch):
-    images = _jpeg_folder(cifar_zip_path, tmp_path / "images", per_class=30)  # 200 train, 100 test
+def test_a_killed_run_resumes_without_redoing_finished_work(
+    make_cifar_folder, tmp_path, monkeypatch
+):
+    images = make_cifar_folder(tmp_path / "images", per_class=30)  # 200 train, 100 test
     config = _smoke(images, "finetune.fractions=[0.5, 1.0]", "finetune.supervised_baseline=false")
     folder = tmp_path / "run"
     quiet = {"verbose": 0, "log": lambda _: None}
@@ -226,8 +215,8 @@ def _raise(error):
     return fail
 
 
-def test_stop_after_data_writes_only_the_split(cifar_zip_path, tmp_path):
-    images = _jpeg_folder(cifar_zip_path, tmp_path / "images", per_class=15)
+def test_stop_after_data_writes_only_the_split(make_cifar_folder, tmp_path):
+    images = make_cifar_folder(tmp_path / "images", per_class=15)
     lines = []
     result = umea.run(_smoke(images), tmp_path / "run", stop_after="data", log=lines.append)
     assert (result.ran, result.skipped, result.stopped_after) == (["data"], [], "data")
