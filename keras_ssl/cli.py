@@ -388,9 +388,14 @@ def _finetune_parser(commands) -> None:
     p.add_argument(
         "--val",
         type=_split_size,
-        default=0,
+        default=0.1,
         metavar="SIZE",
-        help="validation images for early stopping, split off the training part; 0 stops early on the test set (default: 0)",
+        help="validation images split off the training part (seeded, class-balanced): what early stopping, best-weight restore and the learning-rate schedule watch (default: 0.1)",
+    )
+    p.add_argument(
+        "--select-on-test",
+        action="store_true",
+        help="watch the test images instead, as the Umeå report did (needs --val 0; the accuracies are then selected on the images they are measured on, so optimistic)",
     )
     p.add_argument("--output", required=True, metavar="DIR", help="output folder")
     p.add_argument(

@@ -10,6 +10,8 @@ figure whose `ax` came from `plt.subplots` shows as usual.
 
 from __future__ import annotations
 
+import numbers
+
 import os
 from collections.abc import Callable, Mapping
 
@@ -192,7 +194,7 @@ def _efficiency_frame(results, name: str) -> pd.DataFrame:
 
 def plot_label_efficiency(
     results,
-    baseline: float | None = None,
+    baseline=None,
     paper=None,
     label: str = "Ours",
     paper_label: str = "Paper",
@@ -210,8 +212,9 @@ def plot_label_efficiency(
     Args:
         results: A DataFrame, list of dicts or `{fraction: accuracy}` dict, with
             `fraction` in (0, 1] and `accuracy` in [0, 1] (e.g. the sweep table).
-        baseline: Accuracy in [0, 1] of the supervised baseline, drawn as a
-            horizontal dotted line.
+        baseline: the baseline without pretraining: one accuracy in [0, 1] (drawn as
+            a horizontal dotted line), or accuracies per fraction in the forms of
+            `results` (drawn as a curve).
         paper: The paper's numbers in the same forms, drawn as a second line.
         label, paper_label, baseline_label: Legend entries.
         title: Axes title.
@@ -228,6 +231,9 @@ def plot_label_efficiency(
     curves = [(_efficiency_frame(results, "results"), label, "o")]
     if paper is not None:
         curves.append((_efficiency_frame(paper, "paper"), paper_label, "s"))
+    if baseline is not None and not isinstance(baseline, numbers.Real):
+        curves.append((_efficiency_frame(baseline, "baseline"), baseline_label, "^"))
+        baseline = None
     if baseline is not None and not 0 <= baseline <= 1:
         raise ValueError(f"`baseline` must be an accuracy in [0, 1]; got {baseline!r}.")
     figure, ax = _axes(ax, (6, 4))

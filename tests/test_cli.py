@@ -268,9 +268,9 @@ def test_pretrain_finetune_evaluate_end_to_end(images, tmp_path, capsys):
     assert status == 0, err
     rows = json.loads(out)
     assert [(r["fraction"], r["labels_used"]) for r in rows] == [
-        (0.5, 80),
-        (1.0, 150),
-    ]  # 8 of 15 a class
+        (0.5, 70),
+        (1.0, 130),
+    ]  # 7 of 13 a class (200 images: 50 test, 20 validation)
     for row in rows:
         metrics = json.loads((Path(row["model"]).parent / "metrics.json").read_text())
         assert metrics["accuracy"] == row["accuracy"] and metrics["recipe"]["epochs"] == 2
@@ -338,7 +338,11 @@ def test_weights_that_cannot_be_fetched_fail_before_anything_is_written(
 ):
     from keras_ssl import encoders
 
+    build = encoders.get
+
     def offline(name, **kwargs):
+        if kwargs.get("weights") != "imagenet":
+            return build(name, **kwargs)
         raise Exception(
             "URL fetch failure on https://storage.googleapis.com/...: Name or service not known"
         )
@@ -354,3 +358,63 @@ def test_weights_that_cannot_be_fetched_fail_before_anything_is_written(
     )
     assert "run only the random initialisation with --set 'pretrain.weights=[null]'" in message
     assert not output.exists()
+
+
+# Settings that cannot run together: each must fail the dry run in one line naming its key,
+# before anything is loaded or trained.
+IMPOSSIBLE_CONFIGS = [
+    (
+        ["finetune.baseline_overrides.cache_features=true"],
+        "finetune.baseline_overrides",
+        "cache_features=True",
+    ),
+    (
+        ["finetune.baseline_overrides.freeze_first=all"],
+        "finetune.baseline_overrides",
+        "remove freeze_first (got 'all')",
+    ),
+    (
+        ["finetune.recipe_overrides.freeze_first=500"],
+        "finetune.recipe_overrides",
+        "freezes the first 500 layers but small_cnn has 10",
+    ),
+    (
+        ["finetune.recipe_overrides.monitor=val_auc"],
+        "finetune.recipe_overrides",
+        "'val_auc' is not logged",
+    ),
+    (["finetune.recipe_overrides.multi_label=true"], "finetune.recipe_overrides", "multi-label"),
+    (
+        ["finetune.recipe=linear_probe", "finetune.recipe_overrides.augment=true"],
+        "finetune.recipe_overrides",
+        "cache_features",
+    ),  # fmt: skip
+    (["data.val=0"], "finetune.select_on", "`data.val` is 0"),
+    (["finetune.select_on=test"], "finetune.select_on", "set data.val=0"),
+    (["finetune.select_on=best"], "finetune.select_on", "expected one of: val, test"),
+    (["finetune.baseline_fractions=[0, 1]"], "finetune.baseline_fractions", "(0, 1]"),
+    (["pretrain.batch_size=1"], "pretrain.batch_size", ">= 2"),
+]
+
+
+@pytest.mark.parametrize("assignments, key, problem", IMPOSSIBLE_CONFIGS)
+def test_impossible_configs_fail_the_dry_run_naming_the_key(
+    assignments, key, problem, images, tmp_path, capsys
+):
+    argv = ["reproduce", "umea", "--profile", "smoke", "--data", images, "--dry-run"]
+    for assignment in assignments:
+        argv += ["--set", assignment]
+    message = _error(capsys, *argv, "--output", tmp_path / "run")
+    assert f"`{key}`" in message and problem in message
+    assert not (tmp_path / "run").exists()
+
+
+def test_linear_probe_with_a_baseline_is_possible(images, tmp_path, capsys):
+    """The pretrained side's recipe no longer decides the baseline's (it has its own)."""
+    status, out, _ = _run(
+        capsys, "reproduce", "umea", "--profile", "smoke", "--data", images, "--dry-run",
+        "--set", "finetune.recipe=linear_probe", "--set", "finetune.recipe_overrides={}",
+        "--output", tmp_path / "run",
+    )  # fmt: skip
+    assert status == 0
+    assert "Fine-tuning recipe of the baseline without pretraining, 'supervised':" in out

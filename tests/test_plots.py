@@ -210,3 +210,18 @@ def test_plot_confusion_matrix(tmp_path):
 def test_bad_input_raises(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_plot_label_efficiency_draws_a_baseline_per_fraction_as_a_curve():
+    results = {0.01: 0.40, 0.1: 0.60, 1.0: 0.80}
+    figure = plot_label_efficiency(
+        results, baseline=[{"fraction": 0.01, "accuracy": 0.2}, {"fraction": 1.0, "accuracy": 0.7}],
+        baseline_label="No pretraining",
+    )  # fmt: skip
+    ax = figure.axes[0]
+    ours, baseline = ax.lines
+    np.testing.assert_allclose(baseline.get_xdata(), [1, 100])
+    np.testing.assert_allclose(baseline.get_ydata(), [20, 70])
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["Ours", "No pretraining"]
+    with pytest.raises(ValueError, match=r"`baseline` must be an accuracy in \[0, 1\]; got 85"):
+        plot_label_efficiency(results, baseline=85)

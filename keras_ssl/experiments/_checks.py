@@ -35,6 +35,21 @@ def check_size(value, name: str) -> None:
         raise ConfigError(f"`{name}` as a fraction must lie in [0, 1); got {value!r}.")
 
 
+def check_selection(select_on: str, val) -> None:
+    """`finetune.select_on` and `data.val` must agree: selection needs the split it watches."""
+    if select_on == "val" and val == 0:
+        raise ConfigError(
+            "`finetune.select_on` is 'val' but `data.val` is 0: carve a validation split from "
+            "the training images (e.g. data.val=0.1), or select on the test images as the "
+            "report did with finetune.select_on=test (optimistic accuracies)."
+        )
+    if select_on == "test" and val != 0:
+        raise ConfigError(
+            f"`finetune.select_on` is 'test' (the report's protocol) but `data.val` is {val!r}: "
+            "those images would be taken from training and never used; set data.val=0."
+        )
+
+
 def check_fractions(fractions, name: str = "finetune.fractions") -> tuple[float, ...]:
     """Checks label fractions (each in (0, 1], no duplicates) and returns them sorted.
 

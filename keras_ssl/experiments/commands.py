@@ -164,6 +164,13 @@ def finetune(args, command: str | None = None) -> int:
     _check_file(args.encoder, "--encoder")
     for source in filter(None, (args.data, args.test_data)):
         check_source(source)
+    if args.select_on_test != (args.val == 0):
+        raise ConfigError(
+            "--select-on-test needs --val 0 (the validation images would go unused)"
+            if args.select_on_test
+            else "--val 0 leaves nothing to select the model on: give --val (e.g. 0.1), or "
+            "--select-on-test to select on the test images as the Umeå report did"
+        )
     record = {
         "encoder": str(Path(args.encoder).resolve()),
         "data": {
@@ -173,6 +180,7 @@ def finetune(args, command: str | None = None) -> int:
             "test": args.test,
             "test_data": args.test_data,
             "val": args.val,
+            "select_on": "test" if args.select_on_test else "val",
         },
         "seed": args.seed,
         "fractions": list(args.fractions),
@@ -211,7 +219,7 @@ def finetune(args, command: str | None = None) -> int:
     folder.claim(record, args.force)
     train_data = (train.numpy_images(), train.labels)
     test_data = (test.numpy_images(), test.labels)
-    stop_data = test_data if len(val) == 0 else (val.numpy_images(), val.labels)
+    selection_data = test_data if args.select_on_test else (val.numpy_images(), val.labels)
     rows = []
     for fraction in args.fractions:
         stage = folder / finetuning.fraction_label(fraction)
@@ -223,10 +231,11 @@ def finetune(args, command: str | None = None) -> int:
                 f"== {stage.name}: {recipe.name} on {fraction:.0%} of {len(train)} training labels"
             )
             trainer = finetuning.fraction_trainer(
-                encoder, train_data, stop_data, imageset.num_classes, fraction, recipe,
+                encoder, train_data, selection_data, imageset.num_classes, fraction, recipe,
                 args.seed, _verbose(args.verbose),
             )  # fmt: skip
-            facts = {"fraction": fraction, "encoder": args.encoder, "data": args.data}
+            facts = {"fraction": fraction, "encoder": args.encoder, "data": args.data,
+                     "selected_on": record["data"]["select_on"]}  # fmt: skip
             metrics = finetuning.run_stage(stage, trainer, test_data, imageset.class_names, facts)
         rows.append({key: metrics[key] for key in _SUMMARY if key in metrics})
         rows[-1]["model"] = str(stage / finetuning.MODEL_FILE)

@@ -98,7 +98,7 @@ def run_stage(
 def fraction_trainer(
     encoder: keras.Model,
     train_data: tuple[np.ndarray, np.ndarray],
-    stop_data: tuple[np.ndarray, np.ndarray],
+    selection_data: tuple[np.ndarray, np.ndarray],
     num_classes: int,
     fraction: float,
     recipe,
@@ -108,8 +108,8 @@ def fraction_trainer(
     """`train(log_csv)` for `run_stage`: `recipe` on a fraction of the labels.
 
     The subset is `keras_ssl.data.label_fraction(labels, fraction, seed=seed)`:
-    class-balanced and nested across fractions. `stop_data` is what early stopping
-    and the learning-rate schedule watch. The images keep their size; the
+    class-balanced and nested across fractions. `selection_data` is what early
+    stopping, best-weight restore and the learning-rate schedule watch. The images keep their size; the
     classifier resizes them to the encoder's input on the device.
     """
     from keras_ssl import finetune
@@ -122,7 +122,7 @@ def fraction_trainer(
         return finetune.finetune(
             encoder,
             (images[indices], labels[indices]),
-            stop_data,
+            selection_data,
             num_classes,
             recipe,
             input_shape=tuple(images.shape[1:]),
@@ -135,42 +135,37 @@ def fraction_trainer(
     return train
 
 
-def baseline_recipe(recipe):
-    """The supervised baseline's recipe: `recipe` with every layer trainable (Umeå §2.5)."""
-    from keras_ssl.finetune import get_recipe
-
-    fields = {k: v for k, v in recipe.get_config().items() if k not in ("name", "freeze_first")}
-    return get_recipe("supervised", **fields, freeze_first=0)
-
-
 def baseline_trainer(
     build_encoder: Callable[[], keras.Model],
     train_data: tuple[np.ndarray, np.ndarray],
-    stop_data: tuple[np.ndarray, np.ndarray],
+    selection_data: tuple[np.ndarray, np.ndarray],
     num_classes: int,
+    fraction: float,
     recipe,
     seed: int,
     verbose: int | str,
 ) -> Callable[[str], object]:
-    """`train(log_csv)` for the supervised baseline: a fresh encoder, every layer trained.
+    """`train(log_csv)` for the baseline: a fresh encoder, every layer trained.
 
-    Umeå §2.5: the fine-tuning model's architecture and settings (those of `recipe`)
-    with all layers trainable, on 100 % of the labels, initialised as
-    `build_encoder` does (ImageNet weights in the report) instead of from the
-    pretrained encoder.
+    Umeå §2.5: the fine-tuning model's architecture with all layers trainable,
+    initialised as `build_encoder` does (ImageNet weights in the report) instead of
+    from the pretrained encoder, on the same class-balanced subset of the labels
+    as the pretrained encoder's stage of that fraction, with its own `recipe`.
     """
     from keras_ssl import finetune
+    from keras_ssl.data import label_fraction
 
-    supervised = baseline_recipe(recipe)
+    images, labels = train_data
+    indices = label_fraction(labels, fraction, seed=seed)
 
     def train(log_csv: str):
         return finetune.supervised_baseline(
             build_encoder,
-            train_data,
-            stop_data,
+            (images[indices], labels[indices]),
+            selection_data,
             num_classes,
-            supervised,
-            input_shape=tuple(train_data[0].shape[1:]),
+            recipe,
+            input_shape=tuple(images.shape[1:]),
             log_csv=log_csv,
             backup_dir=backup_dir(log_csv),
             seed=seed,

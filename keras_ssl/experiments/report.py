@@ -47,8 +47,9 @@ def write_tables(folder: Path, config: ExperimentConfig, metrics: Sequence[Mappi
         ]
     lines += [
         "Paper: Table 1 of the Umeå report (MobileNetV2, ImageNet initialisation, 96×96, "
-        "75 pretraining epochs, CIFAR-10 40,000 / 10,000). Difference = ours − paper, in "
-        "percentage points. Figures: " + ", ".join(f"`{p}`" for p in FIGURES.values()) + ".",
+        "75 pretraining epochs, CIFAR-10 40,000 / 10,000). Gain = ours pretrained − ours "
+        "without pretraining; Difference = ours pretrained − paper pretrained; in percentage "
+        "points. Figures: " + ", ".join(f"`{p}`" for p in FIGURES.values()) + ".",
         "",
     ]
     write_text(folder / "results.md", "\n".join(lines))
@@ -57,11 +58,6 @@ def write_tables(folder: Path, config: ExperimentConfig, metrics: Sequence[Mappi
 
 def _summary(config: ExperimentConfig, info: Mapping) -> str:
     data = info.get("data", {})
-    stop = (
-        "the held-out test images (the report's protocol)"
-        if config.data.val == 0
-        else f"a validation split of {data.get('val', '?')} training images"
-    )
     stages = info.get("stages", {})
     total = sum(stage.get("seconds", 0.0) for stage in stages.values())
     versions = info.get("versions", {})
@@ -71,19 +67,41 @@ def _summary(config: ExperimentConfig, info: Mapping) -> str:
             *([f"- Command: `{commands[0]}`"] if commands else []),
             f"- Data: `{config.data.source}`: {data.get('train', '?')} training images, "
             f"{data.get('test', '?')} held-out test images ({data.get('num_classes', '?')} "
-            f"classes); accuracy is measured on the held-out images.",
+            f"classes), {data.get('val', '?')} validation images; accuracy is measured on the "
+            "held-out images.",
             f"- Pretraining: {config.pretrain.method}, {config.pretrain.encoder} "
             f"{config.pretrain.encoder_args} at {config.pretrain.image_size}×"
             f"{config.pretrain.image_size}, {config.pretrain.epochs} epochs, batch "
             f"{config.pretrain.batch_size}, {config.pretrain.optimizer} "
             f"{config.pretrain.learning_rate:g}.",
-            f"- Fine-tuning: recipe `{config.finetune.recipe}` {config.finetune.recipe_overrides};"
-            f" early stopping watches {stop}.",
+            f"- Fine-tuning: recipe `{config.finetune.recipe}` {config.finetune.recipe_overrides}; "
+            f"baseline without pretraining at {_percentages(config.finetune.baseline_fractions)}"
+            f" of the labels, recipe `supervised` {config.finetune.baseline_overrides}.",
+            f"- **Model selection:** {selection_protocol(config)}.",
             f"- Wall time of all stages: {total / 60:.1f} min; seed {config.seed}; keras_ssl "
             f"{versions.get('keras_ssl', '?')}, TensorFlow {versions.get('tensorflow', '?')}, "
             f"Keras {versions.get('keras', '?')}.",
         ]
     )
+
+
+def selection_protocol(config: ExperimentConfig) -> str:
+    """One line on what model selection watches, for `--dry-run` and `results.md`."""
+    if config.selects_on_test:
+        return (
+            "early stopping, best-weight restore and the learning-rate schedule watch the "
+            "held-out TEST images (finetune.select_on=test, the report's protocol): accuracies "
+            "are selected on the images they are measured on, so they are optimistic"
+        )
+    return (
+        f"early stopping, best-weight restore and the learning-rate schedule watch a validation "
+        f"split carved from the training images (data.val={config.data.val}); the held-out test "
+        "images are scored once, at the end of each stage"
+    )
+
+
+def _percentages(fractions) -> str:
+    return ", ".join(f"{f * 100:g} %" for f in fractions) if fractions else "no fraction"
 
 
 def _save(figure, path: Path) -> None:
@@ -136,7 +154,7 @@ def write_figures(
     written.append(folder / FIGURES["fig3"])
 
     runs = sorted(
-        metrics, key=lambda m: (variants.index(m["variant"]), m["supervised"], m["fraction"])
+        metrics, key=lambda m: (variants.index(m["variant"]), m["baseline"], m["fraction"])
     )
     if runs:
         # One small panel per model, as the report's Fig. 4 (8 models): on one axes the
@@ -144,7 +162,7 @@ def write_figures(
         columns = min(4, len(runs))
         figure, axes = _grid(-(-len(runs) // columns), columns, 3.6, 2.8)
         for ax, m in zip(axes, runs):
-            label = paper.row_label(m["fraction"], m["supervised"])
+            label = paper.row_label(m["fraction"], m["baseline"])
             title = f"{label}, {m['variant']}" if len(variants) > 1 else label
             plots.plot_training_curves({"": m["history"]}, title=title, ax=ax)
             ax.legend(["training", "validation"], fontsize="x-small")
@@ -156,19 +174,22 @@ def write_figures(
     figure, axes = _panels(len(variants), 6, 4)
     for ax, variant in zip(axes, variants):
         runs = [m for m in metrics if m["variant"] == variant]
-        ssl = [
-            {"fraction": m["fraction"], "accuracy": m["accuracy"]}
-            for m in runs
-            if not m["supervised"]
-        ]
-        baseline = [m["accuracy"] for m in runs if m["supervised"]]
-        if ssl:
+        curves = {
+            baseline: [
+                {"fraction": m["fraction"], "accuracy": m["accuracy"]}
+                for m in runs
+                if m["baseline"] == baseline
+            ]
+            for baseline in (False, True)
+        }
+        if curves[False]:
             plots.plot_label_efficiency(
-                ssl,
-                baseline=baseline[0] if baseline else None,
+                curves[False],
+                baseline=curves[True] or None,
                 paper={f: a / 100 for f, a in paper.TABLE_1.items()},
-                label=f"Ours ({_variant_title(variant)})",
+                label=f"Ours, pretrained ({_variant_title(variant)})",
                 paper_label="Paper (Table 1)",
+                baseline_label="Ours, no pretraining",
                 title="Accuracy vs. labeled data",
                 ax=ax,
             )
@@ -178,7 +199,7 @@ def write_figures(
     written.append(folder / FIGURES["fig5"])
 
     for m in metrics:
-        if m["supervised"] or m["fraction"] != 1.0:
+        if m["baseline"] or m["fraction"] != 1.0:
             continue
         path = folder / f"figures/confusion_matrix_{m['variant']}_100pct.png"
         figure = plots.plot_confusion_matrix(

@@ -8,7 +8,8 @@ Reproduces Table 1 and Figures 3-5 of the Umeå report (`000`) in one run folder
 2. per encoder initialisation ("variant": `imagenet`, `random`, or a weights file):
    `pretrain/<variant>`: SimCLR (or rotation) pretraining on the training images,
    checkpointed every epoch; `finetune/<variant>/<N>pct` for every label fraction;
-   `finetune/<variant>/supervised-100pct`, the supervised baseline;
+   `finetune/<variant>/baseline-<N>pct`, the same architecture trained without
+   pretraining, at `finetune.baseline_fractions`;
 3. `report`: `results.csv`, `results.md` and the figures, from the stages' files.
 
 A run started again with the same config continues where it stopped: finished
@@ -82,7 +83,65 @@ def check(
     for weights in config.pretrain.weights:
         if weights not in (None, "imagenet") and not Path(weights).is_file():
             raise ConfigError(f"Weights file {weights!r} (`pretrain.weights`) does not exist.")
+    _check_recipes_fit_the_encoder(config)
     return RunFolder(output).check(to_dict(config), force)
+
+
+def _recipes(config: ExperimentConfig) -> list[tuple[str, object]]:
+    """(config key, `FinetuneConfig`) of every fine-tuning side the plan runs."""
+    fine = config.finetune
+    recipes = [("finetune.recipe_overrides", fine.resolved_recipe())]
+    if fine.baseline_fractions:
+        recipes.append(("finetune.baseline_overrides", fine.resolved_baseline_recipe()))
+    return recipes
+
+
+def _check_recipes_fit_the_encoder(config: ExperimentConfig) -> None:
+    """What the recipes ask of the encoder and the data, checked on the bare architecture."""
+    from keras_ssl.finetune import countable_layers
+    from keras_ssl.finetune._core import check_monitor
+
+    try:
+        encoder = pretraining.build_encoder(config.pretrain, None)
+    except (ValueError, TypeError) as error:
+        raise ConfigError(
+            f"`pretrain.encoder` {config.pretrain.encoder!r} with `pretrain.encoder_args` "
+            f"{config.pretrain.encoder_args} at `pretrain.image_size` "
+            f"{config.pretrain.image_size}: {error}"
+        ) from None
+    layers = len(countable_layers(encoder))
+    for key, recipe in _recipes(config):
+        if isinstance(recipe.freeze_first, int) and recipe.freeze_first > layers:
+            raise ConfigError(
+                f"`{key}`: recipe {recipe.name!r} freezes the first {recipe.freeze_first} "
+                f"layers but {config.pretrain.encoder} has {layers}; set freeze_first <= "
+                f"{layers}, 0 (train all) or 'all' (linear probe)."
+            )
+        try:  # every single-label metric is logged from 4 classes on; rechecked on the data
+            check_monitor(recipe, num_classes=4)
+        except ValueError as error:
+            raise ConfigError(f"`{key}`: {error}") from None
+        if recipe.multi_label:
+            raise ConfigError(
+                f"`{key}`: recipe {recipe.name!r} is multi-label, but this experiment's data "
+                "are class folders with one label per image; set multi_label: false."
+            )
+
+
+def _check_data_fits(config: ExperimentConfig, train_size: int, num_classes: int) -> None:
+    """The checks that need the loaded data: batch size, monitored metric."""
+    from keras_ssl.finetune._core import check_monitor
+
+    if config.pretrain.batch_size > train_size:
+        raise ConfigError(
+            f"`pretrain.batch_size` {config.pretrain.batch_size} is larger than the "
+            f"{train_size} training images; lower it or use more images (data.max_images)."
+        )
+    for key, recipe in _recipes(config):
+        try:
+            check_monitor(recipe, num_classes)
+        except ValueError as error:
+            raise ConfigError(f"`{key}`: {error}") from None
 
 
 def run(
@@ -179,7 +238,9 @@ class _Runner:
             val = imageset.subset(self.split["val"])
             self.val = (val.numpy_images(), val.labels)
         self.class_names = imageset.class_names
-        for fraction in config.finetune.fractions:
+        _check_data_fits(config, len(self.train[1]), imageset.num_classes)
+        fine = config.finetune
+        for fraction in sorted({*fine.fractions, *fine.baseline_fractions}):
             try:
                 label_fraction(
                     self.train[1], fraction, seed=config.seed, class_names=self.class_names
@@ -220,8 +281,9 @@ class _Runner:
         )
 
     @property
-    def stop_data(self):
-        return self.test if self.val is None else self.val
+    def selection_data(self):
+        """What early stopping, best-weight restore and the LR schedule watch."""
+        return self.test if self.config.selects_on_test else self.val
 
     def run_stage(self, stage: Stage) -> None:
         folder = self.folder / stage.name
@@ -268,16 +330,16 @@ class _Runner:
         train = finetuning.fraction_trainer(
             self._encoder(stage.variant),
             self.train,
-            self.stop_data,
+            self.selection_data,
             len(self.class_names),
             stage.fraction,
             self.config.finetune.resolved_recipe(),
             self.config.seed,
             self.verbose,
         )
-        self._finish(stage, folder, train, supervised=False)
+        self._finish(stage, folder, train, baseline=False)
 
-    def _supervised(self, stage: Stage, folder: Path) -> None:
+    def _baseline(self, stage: Stage, folder: Path) -> None:
         import keras
 
         def build():
@@ -287,26 +349,27 @@ class _Runner:
         train = finetuning.baseline_trainer(
             build,
             self.train,
-            self.stop_data,
+            self.selection_data,
             len(self.class_names),
-            self.config.finetune.resolved_recipe(),
+            stage.fraction,
+            self.config.finetune.resolved_baseline_recipe(),
             self.config.seed,
             self.verbose,
         )
-        self._finish(stage, folder, train, supervised=True)
+        self._finish(stage, folder, train, baseline=True)
 
-    def _finish(self, stage: Stage, folder: Path, train, supervised: bool) -> None:
+    def _finish(self, stage: Stage, folder: Path, train, baseline: bool) -> None:
         facts = {
             "stage": stage.name,
             "variant": stage.variant,
             "fraction": stage.fraction,
-            "supervised": supervised,
-            "early_stopping_on": "test" if self.val is None else "val",
+            "baseline": baseline,
+            "selected_on": self.config.finetune.select_on,
         }
         metrics = finetuning.run_stage(folder, train, self.test, self.class_names, facts)
         self.log(
             f"  held-out accuracy {100 * metrics['accuracy']:.2f}% "
-            f"(paper: {paper.paper_accuracy(stage.fraction, supervised):.2f}%), "
+            f"(paper: {paper.paper_accuracy(stage.fraction, baseline):.2f}%), "
             f"{metrics['labels_used']} labels, best epoch {metrics['best_epoch']}/{metrics['epochs_run']}"
         )
 
@@ -319,7 +382,7 @@ class _Runner:
         metrics = [
             finetuning.read_metrics(self.folder / s.name)
             for s in self.stages
-            if s.kind in ("finetune", "supervised")
+            if s.kind in ("finetune", "baseline")
         ]
         logs = {
             variant_name(w): self.folder / f"pretrain/{variant_name(w)}/{pretraining.LOG_FILE}"
@@ -328,7 +391,7 @@ class _Runner:
         pre = self.config.pretrain
         views = augment.get(pre.augment, image_size=pre.image_size, seed=self.config.seed)
         report.write_figures(
-            self.folder.path, self.config, metrics, logs, (self.test[0][:256], views)
+            self.folder.path, self.config, metrics, logs, (self.train[0][:256], views)
         )
         self.folder.record_stage("report", time.perf_counter() - start)
         rows = report.write_tables(self.folder.path, self.config, metrics, self.folder.info())

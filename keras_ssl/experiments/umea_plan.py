@@ -23,7 +23,7 @@ class Stage:
     """One step of the run: its name (also its folder), what it does and what it writes."""
 
     name: str
-    kind: str  # "data", "pretrain", "finetune", "supervised" or "report"
+    kind: str  # "data", "pretrain", "finetune", "baseline" or "report"
     description: str
     outputs: tuple[str, ...]
     variant: str | None = None
@@ -76,17 +76,17 @@ def plan(config: ExperimentConfig) -> list[Stage]:
                     fraction,
                 )
             )
-        if fine.supervised_baseline:
-            name = f"finetune/{variant}/supervised-100pct"
-            what = f"supervised baseline: {pre.encoder} (weights={weights!r}), all layers trainable"
+        for fraction in fine.baseline_fractions:
+            name = f"finetune/{variant}/baseline-{finetuning.fraction_label(fraction)}"
+            what = f"baseline: {pre.encoder} (weights={weights!r}) without pretraining"
             stages.append(
                 Stage(
                     name,
-                    "supervised",
-                    f"{what}, 100% of the labels, no pretraining",
+                    "baseline",
+                    f"{what}, every layer trained, on {fraction * 100:g}% of the labels",
                     _files(name, _FINETUNE_FILES),
                     variant,
-                    1.0,
+                    fraction,
                 )
             )
     stages.append(
@@ -102,36 +102,19 @@ def plan(config: ExperimentConfig) -> list[Stage]:
 
 def describe(config: ExperimentConfig) -> str:
     """The plan and every resolved hyperparameter, as printed by `--dry-run`."""
-    recipe = config.finetune.resolved_recipe()
-    stop = (
-        "the held-out test set (data.val = 0, as the report did)"
-        if config.data.val == 0
-        else f"a validation split of data.val = {config.data.val} training images"
-    )
+    fine = config.finetune
     lines = [f"Umeå experiment, profile {config.profile!r}: {len(plan(config))} stages", ""]
     for index, stage in enumerate(plan(config), start=1):
         lines.append(f"{index:>3}. {stage.name}: {stage.description}")
         lines.append(f"       -> {', '.join(stage.outputs)}")
-    lines += [
-        "",
-        "Resolved configuration (config.yaml):",
-        to_yaml(config).rstrip(),
-        "",
-        f"Resolved fine-tuning recipe {recipe.name!r} (early stopping and learning-rate "
-        f"schedule watch {recipe.monitor} on {stop}):",
-    ]
-    lines += [f"  {key}: {value!r}" for key, value in recipe.get_config().items()]
-    if config.finetune.supervised_baseline:
-        baseline = finetuning.baseline_recipe(recipe)
-        changed = {
-            key: value
-            for key, value in baseline.get_config().items()
-            if value != recipe.get_config()[key]
-        }
-        lines.append(
-            f"Supervised baseline: the same recipe with {changed}, starting from the variant's "
-            "initial weights (pretrain.weights) instead of the pretrained encoder."
-        )
+    lines += ["", "Resolved configuration (config.yaml):", to_yaml(config).rstrip(), ""]
+    lines.append(f"Model selection: {report.selection_protocol(config)}.")
+    recipes = [("pretrained encoder", fine.resolved_recipe())]
+    if fine.baseline_fractions:
+        recipes.append(("baseline without pretraining", fine.resolved_baseline_recipe()))
+    for side, recipe in recipes:
+        lines.append(f"Fine-tuning recipe of the {side}, {recipe.name!r}:")
+        lines += [f"  {key}: {value!r}" for key, value in recipe.get_config().items()]
     if config.pretrain.method == "simclr":
         lines.append(
             f"Views per pretraining step: 2 x {config.pretrain.batch_size} = "

@@ -20,7 +20,6 @@ from keras_ssl.experiments import (
     umea,
 )
 from keras_ssl.experiments.config import check_fractions, differences
-from keras_ssl.experiments.finetuning import baseline_recipe
 from keras_ssl.experiments.inputs import experiment_split
 
 # The Umeå report (../shared/papers/000_87c06e43790a93f7.txt), read off its text.
@@ -55,7 +54,8 @@ def test_paper_profile_resolves_to_the_reports_settings():
     assert (pre.epochs, pre.batch_size) == (REPORT["pretrain_epochs"], REPORT["pretrain_batch"])
     assert (pre.optimizer, pre.learning_rate) == ("adam", REPORT["pretrain_lr"])
     assert pre.temperature == 0.5
-    assert fine.fractions == REPORT["fractions"] and fine.supervised_baseline
+    assert fine.fractions == REPORT["fractions"] and fine.baseline_fractions == (1.0,)
+    assert fine.select_on == "val" and config.data.val == 5_000
     recipe = fine.resolved_recipe()
     assert recipe.freeze_first == REPORT["frozen_layers"]
     assert recipe.dropout == REPORT["dropout"]
@@ -67,9 +67,11 @@ def test_paper_profile_resolves_to_the_reports_settings():
         True,
     )
     assert recipe.reduce_lr_factor is not None  # "a reduced learning rate ... plateaued"
-    baseline = baseline_recipe(recipe)
-    assert baseline.freeze_first == 0 and not baseline.reinitialize
+    # §2.5: the baseline is trained "similarly": the same recipe, every layer trainable.
+    baseline = fine.resolved_baseline_recipe()
+    assert baseline.freeze_first == 0 and baseline.reinitialize
     same = {k: v for k, v in recipe.get_config().items() if k not in ("name", "freeze_first")}
+    same.pop("reinitialize")
     assert same == {k: baseline.get_config()[k] for k in same}
     # The views are umea_augment(96) crops of the 32x32 images: upsampled on the device.
     views = augment.get(pre.augment, image_size=pre.image_size, seed=0)
@@ -81,8 +83,11 @@ def test_paper_split_is_40000_10000_class_balanced_and_seeded():
     config = profile("paper")
     labels = np.repeat(np.arange(10), 5000)  # CIFAR-10's 50,000 training images
     split = experiment_split(labels, config.data, config.seed)
-    assert len(split["train"]) == REPORT["train_images"]
-    assert len(split["test"]) == REPORT["test_images"] and len(split["val"]) == 0
+    # The report's 40,000 training images, 5,000 of them kept for model selection.
+    assert len(split["train"]) + len(split["val"]) == REPORT["train_images"]
+    assert len(split["test"]) == REPORT["test_images"] and len(split["val"]) == 5_000
+    assert np.bincount(labels[split["val"]]).tolist() == [500] * 10
+    assert not np.intersect1d(split["val"], split["test"]).size
     assert np.bincount(labels[split["test"]]).tolist() == [1000] * 10
     assert not np.intersect1d(split["train"], split["test"]).size
     again = experiment_split(labels, config.data, config.seed)
@@ -94,8 +99,8 @@ def test_paper_split_is_40000_10000_class_balanced_and_seeded():
 def test_max_images_takes_a_class_balanced_subset_before_splitting():
     labels = np.repeat(np.arange(10), 5000)
     split = experiment_split(labels, profile("cpu-small").data, seed=0)
-    assert (len(split["train"]), len(split["test"])) == (8000, 2000)
-    assert np.bincount(labels[split["train"]]).tolist() == [800] * 10
+    assert (len(split["train"]), len(split["val"]), len(split["test"])) == (7000, 1000, 2000)
+    assert np.bincount(labels[split["train"]]).tolist() == [700] * 10
 
 
 def test_dry_run_prints_the_plan_and_every_hyperparameter():
@@ -103,7 +108,7 @@ def test_dry_run_prints_the_plan_and_every_hyperparameter():
     names = [stage.name for stage in umea.plan(profile("paper"))]
     assert names[:3] == ["data", "pretrain/imagenet", "finetune/imagenet/1pct"]
     assert names[9:12] == [
-        "finetune/imagenet/supervised-100pct",
+        "finetune/imagenet/baseline-100pct",
         "pretrain/random",
         "finetune/random/1pct",
     ]

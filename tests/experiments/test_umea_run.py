@@ -32,17 +32,86 @@ def cifar(cifar_zip_path):
     return data.load(cifar_zip_path)
 
 
+class _ImageAccessRecorder:
+    """Records a hash of every image that reaches Keras (fit, evaluate, predict), and when.
+
+    Every call of `keras.Model.fit / evaluate / predict / predict_on_batch` is logged with
+    the hashes of the images in its inputs (arrays, `(x, y)` tuples and tf.data datasets,
+    validation data included) and whether it ran inside `evaluate_classifier`, the final
+    scoring of a stage on the held-out images.
+    """
+
+    METHODS = ("fit", "evaluate", "predict", "predict_on_batch")
+
+    def __init__(self, monkeypatch):
+        self.calls = []  # (method, inside the final evaluation, set of image hashes)
+        self._final = 0
+        for name in self.METHODS:
+            monkeypatch.setattr(keras.Model, name, self._wrap(name, getattr(keras.Model, name)))
+        evaluate_classifier = keras_ssl.evaluate.evaluate_classifier
+
+        def final(*args, **kwargs):
+            self._final += 1
+            try:
+                return evaluate_classifier(*args, **kwargs)
+            finally:
+                self._final -= 1
+
+        monkeypatch.setattr(keras_ssl.evaluate, "evaluate_classifier", final)
+
+    def _wrap(self, name, method):
+        def recorded(model, *args, **kwargs):
+            inputs = [*args, kwargs.get("x"), kwargs.get("validation_data")]
+            self.calls.append((name, self._final > 0, _image_hashes(inputs)))
+            return method(model, *args, **kwargs)
+
+        return recorded
+
+
+def _image_hashes(value) -> set:
+    if value is None or isinstance(value, (str, bytes, int, float, bool)):
+        return set()
+    if isinstance(value, (list, tuple)):
+        return set().union(*(_image_hashes(v) for v in value))
+    if hasattr(value, "element_spec"):  # a tf.data dataset: read it once more
+        return set().union(*(_image_hashes(batch) for batch in value.as_numpy_iterator()))
+    array = np.asarray(value)
+    if array.ndim != 4 or array.shape[-1] != 3:
+        return set()
+    pixels = np.round(array.astype(np.float32)).astype(np.uint8)
+    return {image.tobytes() for image in pixels}
+
+
 @pytest.fixture(scope="module")
 def smoke_run(cifar_zip_path, tmp_path_factory):
-    """The smoke profile on 500 images of the shared CIFAR-10 zip, run once."""
+    """The smoke profile on 500 images of the shared CIFAR-10 zip, run once, images recorded."""
     config = _smoke(cifar_zip_path)
     lines = []
-    result = umea.run(config, tmp_path_factory.mktemp("umea") / "run", verbose=0, log=lines.append)
-    return config, result, lines
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        recorder = _ImageAccessRecorder(monkeypatch)
+        folder = tmp_path_factory.mktemp("umea") / "run"
+        result = umea.run(config, folder, verbose=0, log=lines.append)
+    return config, result, lines, recorder.calls
+
+
+def test_test_images_reach_keras_only_in_the_final_evaluations(smoke_run, cifar):
+    """Held-out means held out: no fit, early stopping or LR schedule ever sees a test image."""
+    config, result, _, calls = smoke_run
+    split = data.load_split(result.folder / "split.json")
+    test = _image_hashes(cifar.subset(split["test"]).numpy_images())
+    val = _image_hashes(cifar.subset(split["val"]).numpy_images())
+    assert len(test) == 100 and len(val) == 50
+    before = [(method, hashes) for method, final, hashes in calls if not final]
+    finals = [hashes for method, final, hashes in calls if final]
+    assert sum(method == "fit" for method, _ in before) == len(umea.plan(config)) - 2
+    assert all(not hashes & test for _, hashes in before)
+    # Selection watched the validation images; each stage scored the test images once.
+    assert sum(bool(hashes & val) for method, hashes in before if method == "fit") == 8
+    assert len(finals) == 8 and all(hashes == test for hashes in finals)
 
 
 def test_smoke_profile_writes_the_table_the_figures_and_the_records(smoke_run):
-    config, result, lines = smoke_run
+    config, result, lines, _ = smoke_run
     folder = result.folder
     names = [stage.name for stage in umea.plan(config)]
     assert result.ran == names and result.skipped == [] and result.stopped_after is None
@@ -71,9 +140,9 @@ def test_smoke_profile_writes_the_table_the_figures_and_the_records(smoke_run):
 
 
 def test_results_table_puts_the_papers_numbers_beside_ours(smoke_run):
-    _, result, _ = smoke_run
+    _, result, _, _ = smoke_run
     rows = _read_csv(result.folder / "results.csv")
-    labels = ["1%", "5%", "10%", "20%", "30%", "50%", "100%", "100% (Supervised only)"]
+    labels = ["1%", "5%", "10%", "20%", "30%", "50%", "100%", "100% (no pretraining)"]
     assert [row["labeled_data"] for row in rows] == labels
     expected = [*paper.TABLE_1.values(), paper.SUPERVISED_100]
     assert [float(row["paper"]) for row in rows] == expected
@@ -82,32 +151,37 @@ def test_results_table_puts_the_papers_numbers_beside_ours(smoke_run):
             float(row["accuracy"]) - float(row["paper"]), abs=0.011
         )
     markdown = (result.folder / "results.md").read_text()
-    assert "| Labeled data | Accuracy (%) ours | Accuracy (%) paper | Difference (pp) |" in markdown
-    for row in rows:
-        assert (
-            f"| {row['labeled_data']} | {float(row['accuracy']):.2f} | {float(row['paper']):.2f} |"
-            in markdown
-        )
+    assert paper.TABLE_HEADER in markdown
+    ours = {(row["labeled_data"]): float(row["accuracy"]) for row in rows}
+    pretrained, scratch = ours["100%"], ours["100% (no pretraining)"]
+    assert (
+        f"| 100% | {pretrained:.2f} | {scratch:.2f} | {pretrained - scratch:.2f} | 92.01 | 91.19 "
+        f"| {pretrained - 92.01:.2f} |" in markdown
+    )
+    assert f"| 1% | {ours['1%']:.2f} | – | – | 66.76 | – | {ours['1%'] - 66.76:.2f} |" in markdown
+    assert "**Model selection:** early stopping, best-weight restore and the learning-rate " in (
+        markdown
+    )
 
 
 def test_fractions_are_class_balanced_subsets_of_the_training_split(smoke_run, cifar):
-    _, result, _ = smoke_run
+    _, result, _, _ = smoke_run
     split = data.load_split(result.folder / "split.json")
     labels = cifar.labels
-    assert (len(split["train"]), len(split["test"]), len(split["val"])) == (400, 100, 0)
+    assert (len(split["train"]), len(split["test"]), len(split["val"])) == (350, 100, 50)
     assert np.bincount(labels[split["test"]]).tolist() == [10] * 10
     assert not np.intersect1d(split["train"], split["test"]).size
     rows = _read_csv(result.folder / "results.csv")
     used = [len(data.label_fraction(labels[split["train"]], f, seed=0)) for f in paper.TABLE_1]
-    assert [int(row["labels_used"]) for row in rows] == [*used, 400]
-    assert used == [10, 20, 40, 80, 120, 200, 400]
+    assert [int(row["labels_used"]) for row in rows] == [*used, 350]
+    assert used == [10, 20, 40, 70, 110, 180, 350]
 
 
 def test_reported_accuracy_is_the_saved_models_accuracy_on_the_held_out_images(smoke_run, cifar):
-    _, result, _ = smoke_run
+    _, result, _, _ = smoke_run
     split = data.load_split(result.folder / "split.json")
     test = cifar.subset(split["test"])
-    for stage in ("finetune/random/100pct", "finetune/random/supervised-100pct"):
+    for stage in ("finetune/random/100pct", "finetune/random/baseline-100pct"):
         model = keras.models.load_model(result.folder / stage / "model.keras")
         predicted = model.predict(test.numpy_images(), verbose=0).argmax(axis=1)
         metrics = json.loads((result.folder / stage / "metrics.json").read_text())
@@ -116,11 +190,11 @@ def test_reported_accuracy_is_the_saved_models_accuracy_on_the_held_out_images(s
 
 
 def test_learning_happens_in_pretraining_and_fine_tuning(smoke_run):
-    _, result, _ = smoke_run
+    _, result, _, _ = smoke_run
     pretext = _read_csv(result.folder / "pretrain/random/log.csv")
     assert [int(row["epoch"]) for row in pretext] == [0, 1]
     assert float(pretext[1]["loss"]) < float(pretext[0]["loss"])
-    for stage in ("100pct", "supervised-100pct"):
+    for stage in ("100pct", "baseline-100pct"):
         log = _read_csv(result.folder / f"finetune/random/{stage}/log.csv")
         assert float(log[-1]["loss"]) < float(log[0]["loss"]), stage
 
@@ -149,8 +223,8 @@ class _EpochSpy(keras.callbacks.Callback):
 def test_a_killed_run_resumes_without_redoing_finished_work(
     make_cifar_folder, tmp_path, monkeypatch
 ):
-    images = make_cifar_folder(tmp_path / "images", per_class=30)  # 200 train, 100 test
-    config = _smoke(images, "finetune.fractions=[0.5, 1.0]", "finetune.supervised_baseline=false")
+    images = make_cifar_folder(tmp_path / "images", per_class=30)  # 150 train, 50 val, 100 test
+    config = _smoke(images, "finetune.fractions=[0.5, 1.0]", "finetune.baseline_fractions=[]")
     folder = tmp_path / "run"
     quiet = {"verbose": 0, "log": lambda _: None}
 
@@ -197,7 +271,7 @@ def test_a_killed_run_resumes_without_redoing_finished_work(
     result = umea.run(config, folder, **quiet)
     assert result.ran == ["finetune/random/100pct", "report"]
     assert result.skipped == ["data", "pretrain/random", "finetune/random/50pct"]
-    assert calls == [200]  # 100 % of the 200 training images, once
+    assert calls == [150]  # 100 % of the 150 training images, once
     assert {p: p.stat().st_mtime_ns for p in before} == before
     assert [row["labeled_data"] for row in _read_csv(folder / "results.csv")] == ["50%", "100%"]
 
@@ -205,7 +279,7 @@ def test_a_killed_run_resumes_without_redoing_finished_work(
     changed = apply_overrides(config, ["pretrain.epochs=3"])
     with pytest.raises(RunFolderError, match=r"pretrain\.epochs: 2 -> 3.*new --output, or --force"):
         umea.run(changed, folder, **quiet)
-    assert calls == [200]
+    assert calls == [150]
 
 
 def _raise(error):
@@ -216,7 +290,7 @@ def _raise(error):
 
 
 def test_stop_after_data_writes_only_the_split(make_cifar_folder, tmp_path):
-    images = make_cifar_folder(tmp_path / "images", per_class=15)
+    images = make_cifar_folder(tmp_path / "images", per_class=25)
     lines = []
     result = umea.run(_smoke(images), tmp_path / "run", stop_after="data", log=lines.append)
     assert (result.ran, result.skipped, result.stopped_after) == (["data"], [], "data")
