@@ -11,7 +11,6 @@ figure whose `ax` came from `plt.subplots` shows as usual.
 from __future__ import annotations
 
 import numbers
-
 import os
 from collections.abc import Callable, Mapping
 
