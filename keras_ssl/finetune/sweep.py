@@ -17,9 +17,15 @@ import keras
 import numpy as np
 import pandas as pd
 
-from keras_ssl.data import UMEA_FRACTIONS, label_fraction
-from keras_ssl.finetune._core import FinetuneResult, RunOptions, build_model, checked_inputs
-from keras_ssl.finetune._inputs import LabeledData, check_labels
+from keras_ssl.data import UMEA_FRACTIONS, label_fraction, train_val_test_split
+from keras_ssl.finetune._core import (
+    FinetuneResult,
+    RunOptions,
+    build_model,
+    checked_inputs,
+    evaluate_model,
+)
+from keras_ssl.finetune._inputs import LabeledData, check_labels, labeled_data
 from keras_ssl.finetune.models import copy_encoder
 from keras_ssl.finetune.probe import embedded, feature_model, train_probe
 from keras_ssl.finetune.recipes import FinetuneConfig, get_recipe
@@ -46,8 +52,9 @@ class SweepResult:
 
     Attributes:
         table: one row per fraction, sorted by fraction; columns `COLUMNS` (accuracy
-            metrics are the validation metrics of the returned, best-epoch model;
-            `top3_accuracy` is NaN with 3 classes or fewer). `seconds` is each run's
+            metrics are the validation metrics of the returned, best-epoch model, the
+            split it was selected on; `top3_accuracy` is NaN with 3 classes or fewer),
+            then `test_*` held-out scores when the sweep had `test_data`. `seconds` is each run's
             wall time; with cached features, the one embedding of all images before
             the first run is not in it.
         histories: fraction -> that run's Keras history (metric -> value per epoch).
@@ -121,12 +128,13 @@ def label_efficiency_sweep(
     encoder: keras.Model,
     train_images,
     train_labels,
-    val_data,
-    num_classes: int,
+    val_data=0.1,
+    num_classes: int | None = None,
     fractions: Sequence[float] = UMEA_FRACTIONS,
     recipe: str | FinetuneConfig = "umea",
     seed: int = 0,
     *,
+    test_data=None,
     skip: Sequence[float] = (),
     on_result: Callable[[dict, FinetuneResult], None] | None = None,
     keep_models: bool = False,
@@ -145,16 +153,28 @@ def label_efficiency_sweep(
     first run. With a `cache_features` recipe (`"linear_probe"`) the images are
     embedded once for all fractions.
 
+    Model selection (early stopping, best-weight restore, the learning-rate
+    schedule) watches `val_data`, by default a validation split carved from the
+    training images; the table's `accuracy`, `top3_accuracy` and `val_loss` are
+    measured on it, so they are the selected, optimistic numbers. Give `test_data`
+    to score every fraction's model once on held-out images (`test_*` columns).
+
     Args:
         encoder: the pretrained encoder (not modified).
         train_images: all labeled training images, `[N, H, W, 3]`, values in [0, 255].
         train_labels: their class ids `[N]`.
-        val_data: `(images, labels)` arrays or a batched `tf.data.Dataset`, the same
-            for every fraction.
-        num_classes: number of classes.
+        val_data: what model selection watches: `(images, labels)` arrays or a
+            batched `tf.data.Dataset`, the same for every fraction; or a size (a
+            fraction in (0, 1) or a count) of a seeded, class-balanced validation
+            split carved from `train_images` first (the fractions then count the
+            rest). Never the test images.
+        num_classes: number of classes; None: the largest label + 1.
         fractions: label fractions in (0, 1]; the Umeå report's by default.
         recipe: a recipe name or `FinetuneConfig` (see `available_recipes()`).
         seed: seed of the subsets and of every run.
+        test_data: held-out `(images, labels)` or a batched dataset, scored once per
+            fraction after training (columns `test_accuracy`, `test_loss`, ...); None
+            scores nothing.
         skip: fractions not to run (already done, e.g. when resuming a sweep).
         on_result: called after each fraction with its table row (a dict) and its
             `FinetuneResult`, e.g. to save results as they come.
@@ -174,11 +194,19 @@ def label_efficiency_sweep(
     Example:
 
     ```python
-    sweep = label_efficiency_sweep(encoder, x_train, y_train, (x_val, y_val), 10)
+    # 10 % of the training images become the validation split; the test images
+    # are scored once per fraction, at the end.
+    sweep = label_efficiency_sweep(encoder, x_train, y_train, test_data=(x_test, y_test))
     print(sweep.to_markdown())
     ```
     """
     config = get_recipe(recipe, **overrides)
+    if num_classes is None:
+        num_classes = int(np.max(train_labels)) + 1
+    if _is_size(val_data):
+        train_images, train_labels, val_data = _carve_validation(
+            train_images, train_labels, val_data, seed
+        )
     if config.multi_label:
         raise ValueError(
             "`label_efficiency_sweep` draws class-balanced subsets and needs integer class "
@@ -187,6 +215,10 @@ def label_efficiency_sweep(
     train, val = checked_inputs(
         encoder, (train_images, train_labels), val_data, num_classes, config
     )
+    test = None
+    if test_data is not None:
+        test = labeled_data(test_data, "test_data")
+        check_labels(test, num_classes, False, "test_data", every_class=False)
     subsets = {
         fraction: _subset(train, fraction, seed, num_classes)
         for fraction in _checked_fractions(fractions)
@@ -210,6 +242,9 @@ def label_efficiency_sweep(
             subset = (features[0].subset(indices), features[1])
             result = train_probe(encoder, None, None, num_classes, config, options, subset)
         row = _row(fraction, result, seed)
+        if test is not None:
+            scores = evaluate_model(result.model, test, config)
+            row.update({f"test_{name}": value for name, value in scores.items()})
         rows.append(row)
         histories[fraction] = result.history
         if keep_models:
@@ -223,6 +258,28 @@ def label_efficiency_sweep(
         if on_result is not None:
             on_result(row, result)
     return SweepResult(table=_table(rows), histories=histories, recipe=config, models=models)
+
+
+def _is_size(value) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
+def _carve_validation(images, labels, size, seed: int):
+    """(train images, train labels, (val images, val labels)): a seeded, class-balanced split."""
+    labels = np.asarray(labels)
+    try:
+        split = train_val_test_split(labels, val=size, seed=seed)
+    except ValueError as error:
+        message = f"`val_data={size!r}` cannot be carved from the training images: {error}"
+        raise ValueError(message) from None
+    if not len(split["val"]):
+        raise ValueError(
+            f"`val_data={size!r}` carves no validation images: model selection needs some; "
+            "give a size > 0 (e.g. 0.1) or validation `(images, labels)`."
+        )
+    images = np.asarray(images)
+    train, val = split["train"], split["val"]
+    return images[train], labels[train], (images[val], labels[val])
 
 
 def _checked_fractions(fractions) -> list[float]:

@@ -160,3 +160,32 @@ def test_a_fraction_leaving_a_class_empty_fails_before_training(no_training, mon
         label_efficiency_sweep(
             _tiny(), _IMAGES, _LABELS, (_IMAGES, _LABELS), 4, fractions=(1.0, 0.1), recipe="full"
         )
+
+
+def test_default_validation_is_carved_from_training_and_test_is_scored_once(
+    cifar_small, monkeypatch
+):
+    """Without `val_data`, selection watches 10 % of the training images, never the test set."""
+    images, labels, _ = cifar_small
+    train = np.concatenate([np.flatnonzero(labels == c)[:40] for c in range(10)])
+    test = np.setdiff1d(np.arange(len(labels)), train)
+    seen = []
+    fit = keras.Model.fit
+
+    def recording_fit(model, x=None, y=None, validation_data=None, **kwargs):
+        seen.append((np.asarray(x), np.asarray(validation_data[0])))
+        return fit(model, x, y, validation_data=validation_data, **kwargs)
+
+    monkeypatch.setattr(keras.Model, "fit", recording_fit)
+    result = label_efficiency_sweep(
+        _tiny(), images[train], labels[train], fractions=(1.0,), recipe="full", epochs=1,
+        test_data=(images[test], labels[test]), keep_models=True,
+    )  # fmt: skip
+    (x, x_val), row = seen[0], result.table.iloc[0]
+    assert len(x) == 360 and len(x_val) == 40 and row["labels_used"] == 360
+    test_bytes = {image.tobytes() for image in images[test]}
+    assert not test_bytes & {image.tobytes() for image in np.concatenate([x, x_val])}
+    predicted = result.models[1.0].predict(images[test], verbose=0).argmax(axis=1)
+    assert row["test_accuracy"] == pytest.approx(np.mean(predicted == labels[test]))
+    with pytest.raises(ValueError, match=r"`val_data=0` carves no validation images"):
+        label_efficiency_sweep(_tiny(), images[train], labels[train], val_data=0)
