@@ -123,6 +123,13 @@ def _plain(value):
     return value.item() if hasattr(value, "item") else value
 
 
+def _counters_of(callback: keras.callbacks.Callback) -> dict:
+    counters = {
+        name: _plain(getattr(callback, name)) for name in _COUNTERS if hasattr(callback, name)
+    }
+    return {"callback": type(callback).__name__, **counters}
+
+
 # -- the callback ---------------------------------------------------------------------
 
 
@@ -335,13 +342,7 @@ class ResumableTraining(keras.callbacks.Callback):
         return value < best if self.minimize else value > best
 
     def _counters(self) -> list[dict]:
-        return [
-            {
-                "callback": type(callback).__name__,
-                **{name: _plain(getattr(callback, name)) for name in _COUNTERS if hasattr(callback, name)},
-            }
-            for callback in self.stateful_callbacks
-        ]
+        return [_counters_of(callback) for callback in self.stateful_callbacks]
 
     def _restore_counters(self) -> None:
         saved = self._state["counters"]
