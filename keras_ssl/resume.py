@@ -146,7 +146,9 @@ class ResumableTraining(keras.callbacks.Callback):
 
     Pass `**training.fit_epochs(epochs)` to `fit` (it continues after the epochs
     done), and put this callback after the callbacks that should act on an epoch
-    before it is backed up.
+    before it is backed up. Resuming loads weights into the model, so it must be
+    built before `fit` (functional models are; call a subclassed one once on a
+    `keras.KerasTensor` batch).
 
     Args:
         folder: where the backup lives; None keeps everything in memory.
@@ -216,23 +218,6 @@ class ResumableTraining(keras.callbacks.Callback):
         """Whether a callback stopped training early in the epochs backed up."""
         return self._state["stopped"]
 
-    def fit_epochs(self, epochs: int) -> dict[str, int]:
-        """The `initial_epoch` and `epochs` arguments of `fit` that continue this run.
-
-        Training starts after the epochs done; none is trained when the run was
-        stopped early (e.g. killed between early stopping and the end of `fit`).
-
-        Args:
-            epochs: the epochs of the whole run.
-
-        Returns:
-            `{"initial_epoch": ..., "epochs": ...}`.
-        """
-        return {
-            "initial_epoch": self.initial_epoch,
-            "epochs": self.initial_epoch if self.stopped else epochs,
-        }
-
     @property
     def checkpoint(self) -> str | None:
         """The file name of the last backup in `folder`, or None."""
@@ -259,11 +244,34 @@ class ResumableTraining(keras.callbacks.Callback):
     def best_value(self) -> float | None:
         return self._state["best"]["value"]
 
+    def fit_epochs(self, epochs: int) -> dict[str, int]:
+        """The `initial_epoch` and `epochs` arguments of `fit` that continue this run.
+
+        Training starts after the epochs done; none is trained when the run was
+        stopped early (e.g. killed between early stopping and the end of `fit`).
+
+        Args:
+            epochs: the epochs of the whole run.
+
+        Returns:
+            `{"initial_epoch": ..., "epochs": ...}`.
+        """
+        return {
+            "initial_epoch": self.initial_epoch,
+            "epochs": self.initial_epoch if self.stopped else epochs,
+        }
+
     # -- Keras hooks --------------------------------------------------------------------
 
     def on_train_begin(self, logs=None):
         self._first_epoch = True
         if self.checkpoint is not None:
+            if not self.model.built:  # Keras' TensorFlow trainer builds a subclassed model late
+                raise ValueError(
+                    f"Resuming from {self.folder / self.checkpoint} needs a built model: "
+                    f"{self.model.name!r} is not. Call it once on a symbolic batch before "
+                    "`fit`, e.g. `model(keras.KerasTensor((None, 32, 32, 3), 'uint8'))`."
+                )
             if self.model.optimizer is not None and not self.model.optimizer.built:
                 self.model.optimizer.build(self.model.trainable_variables)
             self.model.load_weights(self.folder / self.checkpoint)

@@ -200,3 +200,26 @@ def test_resume_under_jax(tmp_path):
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.split()[-2:] == ["ok", "2"]
+
+
+def test_resuming_a_model_that_is_not_built_says_how_to_build_it(tmp_path):
+    class Subclassed(keras.Model):
+        def __init__(self):
+            super().__init__(name="subclassed")
+            self.dense = keras.layers.Dense(1)
+
+        def call(self, x):
+            return self.dense(x)
+
+    x, y = _data()
+    model = Subclassed()
+    model.compile("adam", "mse")
+    model.fit(x, y, epochs=1, verbose=0, callbacks=[ResumableTraining(tmp_path)])
+    model = Subclassed()
+    model.compile("adam", "mse")
+    training = ResumableTraining(tmp_path)
+    with pytest.raises(ValueError, match=r"needs a built model: 'subclassed' is not\. Call it"):
+        model.fit(x, y, verbose=0, callbacks=[training], **training.fit_epochs(2))
+    model(keras.KerasTensor((None, 5)))
+    model.fit(x, y, verbose=0, callbacks=[training], **training.fit_epochs(2))
+    assert int(model.optimizer.iterations) == 4

@@ -144,9 +144,8 @@ def light_augment(seed: int | None = None) -> keras.layers.Pipeline:
 
     Example:
 
-    >>> augment = light_augment(seed=0)
-    >>> augment(np.zeros((8, 32, 32, 3), "uint8"), training=True).shape
-    TensorShape([8, 32, 32, 3])
+    >>> dataset = finetuning_pipeline(labelled, 64, augment=light_augment(seed=0))
+    >>> classifier = keras.Sequential([keras.Input((32, 32, 3)), light_augment(), encoder, head])
     """
     return keras.layers.Pipeline(
         [

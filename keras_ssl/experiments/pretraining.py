@@ -112,6 +112,8 @@ def pretrain_encoder(
     done = training.initial_epoch
     if done:
         log(f"  resuming pretraining after epoch {done}/{config.epochs} ({training.checkpoint})")
+        # Create every variable, so that the checkpoint can be loaded into them.
+        model(keras.KerasTensor((None, *images.shape[1:]), dtype=images.dtype.name))
     # A resumed run shuffles with another seed, so it does not replay epoch 1's order.
     dataset = pretraining_pipeline(ImageSet(images=images), config.batch_size, seed=seed + done)
     # Also when every epoch is done: `fit` then only loads the last checkpoint.
