@@ -1,7 +1,6 @@
 """One folder per run: the config guard, atomic files and stage records.
 
-Everything a run writes goes through here (the atomic writers come from
-`keras_ssl.resume`, which checkpoints epochs with them), and every file is written to a temporary
+Everything a run writes goes through here, and every file is written to a temporary
 name in the same folder and renamed into place (`os.replace` is atomic on POSIX and
 Windows), so a run killed at any point leaves whole files or none. A file's presence
 is therefore proof that it is finished, which is what resuming relies on.
@@ -22,19 +21,9 @@ import yaml
 
 from keras_ssl.experiments.config import ConfigError, differences, dump_yaml
 
-# The atomic files live beside the resumable training that relies on them.
-from keras_ssl.resume import atomic_write, read_json, write_csv, write_json, write_text
-
-__all__ = [
-    "RunFolder",
-    "RunFolderError",
-    "atomic_write",
-    "read_json",
-    "versions",
-    "write_csv",
-    "write_json",
-    "write_text",
-]
+# The atomic writers live beside the resumable training that relies on them; the
+# modules of `experiments` import them from here.
+from keras_ssl.resume import atomic_write, read_json, write_csv, write_json, write_text  # noqa: F401
 
 CONFIG_FILE = "config.yaml"
 RUN_INFO_FILE = "run_info.json"

@@ -60,7 +60,8 @@ def finetune(
         copy: fine-tune a copy of `encoder` (so it can be reused, e.g. by a sweep)
             rather than the encoder itself.
         callbacks: more Keras callbacks, after the recipe's own (`StopOnNaN`,
-            `EarlyStopping`, `ReduceLROnPlateau`).
+            `EarlyStopping`, `ReduceLROnPlateau`) and before the `ResumableTraining`
+            that records (and backs up) each epoch.
         verbose: Keras' `fit` verbosity.
         input_shape: image shape if different from the encoder's; images are resized
             to the encoder's inside the model.
