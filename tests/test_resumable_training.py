@@ -181,7 +181,7 @@ def test_resume_under_jax(tmp_path):
         import sys
         sys.path.insert(0, {str(ROOT)!r})
         import keras, numpy as np
-        from tests.test_resume import KillAt, _train
+        from tests.test_resumable_training import KillAt, _train
         reference, _, _ = _train(None)
         try:
             _train({str(tmp_path)!r}, KillAt(2))
