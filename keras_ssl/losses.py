@@ -26,7 +26,12 @@ def _check_temperature(temperature: float) -> float:
 
 
 def l2_normalize(x, axis: int = -1, epsilon: float = 1e-12):
-    """Scales `x` to unit L2 norm along `axis` (zero vectors stay zero)."""
+    """Scales `x` to unit L2 norm along `axis`; zero vectors stay zero, with zero gradient.
+
+    `x / max(|x|, sqrt(epsilon))`. Not `keras.ops.normalize`: it clips the inverse norm
+    after `rsqrt`, which is infinite for a zero vector, and under JAX its gradient there
+    is NaN; clipping the squared norm first keeps every backend's gradient finite.
+    """
     return x * ops.rsqrt(ops.maximum(ops.sum(ops.square(x), axis=axis, keepdims=True), epsilon))
 
 

@@ -232,7 +232,7 @@ def test_pretrain_finetune_evaluate_end_to_end(images, tmp_path, capsys):
     assert status == 0, err
     summary = json.loads(out.strip().splitlines()[-1])
     assert summary["epochs"] == 1 and encoder.is_file()
-    assert (tmp_path / "encoder-pretraining/checkpoint-epoch0001.keras").is_file()
+    assert (tmp_path / "encoder-pretraining/checkpoint-epoch0001.weights.h5").is_file()
     # Run again: the finished pretraining is found, not repeated.
     status, out, err = _run(
         capsys, "pretrain", "--data", images, "--epochs", 1, *common, "--output", encoder

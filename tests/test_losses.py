@@ -1,8 +1,15 @@
+import importlib.util
+import os
+import subprocess
+import sys
+import textwrap
+
 import numpy as np
 import pytest
 from keras import ops
 
-from keras_ssl.losses import NTXent, contrastive_logits, nt_xent
+from keras_ssl import losses
+from keras_ssl.losses import NTXent, contrastive_logits, l2_normalize, nt_xent
 
 
 def reference_nt_xent(z_a, z_b, temperature):
@@ -86,3 +93,35 @@ def test_numpy_temperature_is_accepted():
     np.testing.assert_allclose(
         float(nt_xent(z, z, np.float32(0.5))), float(nt_xent(z, z, 0.5)), rtol=1e-6
     )
+
+
+def test_l2_normalize_matches_numpy_and_keeps_zero_vectors():
+    x = np.array([[3.0, 4.0], [0.0, 0.0], [1e-7, 0.0]], "float32")
+    expected = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-6)  # sqrt(epsilon)
+    np.testing.assert_allclose(ops.convert_to_numpy(l2_normalize(x)), expected, rtol=1e-6)
+
+
+# The reason `l2_normalize` is not `keras.ops.normalize`: a zero embedding (a dead
+# projection) must not turn the gradient into NaN, on any backend.
+_ZERO_VECTOR_GRADIENT = """
+import importlib.util, sys
+import jax, numpy as np
+spec = importlib.util.spec_from_file_location("losses", sys.argv[1])
+losses = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(losses)  # the module alone: no TensorFlow import
+z = np.random.default_rng(0).normal(size=(4, 3)).astype("float32")
+z[1] = 0.0
+grad = jax.grad(lambda z: losses.nt_xent(z, z[::-1] + 1.0, 0.5))(z)
+print(bool(np.isfinite(grad).all()))
+"""
+
+
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
+def test_nt_xent_gradient_is_finite_for_a_zero_embedding_under_jax():
+    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(_ZERO_VECTOR_GRADIENT), losses.__file__],
+        env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split()[-1] == "True"

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -88,11 +89,11 @@ def finetuning_pipeline(
         imageset: labelled images.
         batch_size: examples per batch.
         training: shuffle and augment (`False`: keep the order, no augmentation).
-        augment: applied to training batches only. `None`; `"light"`: a random
-            horizontal flip and a random crop of the image padded by 1/8 of its
-            size on each side (reflected), the classic CIFAR recipe; or a callable
-            (e.g. a Keras preprocessing layer) taking and returning a batch of images
-            in [0, 255]; its output is rounded and saturated to uint8.
+        augment: applied to training batches only. `None`; `"light"`:
+            `light_augment(seed)`, random horizontal flips and shifts by up to 1/8
+            of the size, the classic CIFAR recipe; or a callable (e.g. a Keras
+            preprocessing layer) taking and returning a batch of images in
+            [0, 255]; its output is rounded and saturated to uint8.
         shuffle: reshuffle every epoch; `None` follows `training`.
         seed: seed of the shuffling and of `"light"` augmentation.
         cache: as in `pretraining_pipeline`.
@@ -118,43 +119,48 @@ def finetuning_pipeline(
     if not training or augment is None:
         return dataset
     if augment == "light":
-        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
-        dataset = tf.data.Dataset.zip(dataset, seeds).map(
-            lambda batch, pair: (light_augment(batch[0], pair), batch[1]),
-            num_parallel_calls=tf.data.AUTOTUNE,
-        )
-    else:
-        dataset = dataset.map(
-            lambda images, labels: (_to_uint8(augment(images)), labels),
-            num_parallel_calls=tf.data.AUTOTUNE,
-        )
+        augment = light_augment(seed)
+    # One batch at a time: a Keras random layer keeps its random state in a variable,
+    # and parallel calls would draw from it in a different order every run.
+    dataset = dataset.map(lambda images, labels: (_to_uint8(augment(images)), labels))
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
-def light_augment(images: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
-    """Random horizontal flip and pad-and-crop of a uint8 batch, from a stateless seed.
+def light_augment(seed: int | None = None) -> keras.layers.Pipeline:
+    """The light augmentation of fine-tuning: random horizontal flips and small shifts.
 
-    Each image is flipped with probability 1/2, padded by `H // 8` and `W // 8`
-    pixels (reflected) and cropped back to its size at a random offset.
+    Each image is flipped with probability 1/2 and shifted by up to 1/8 of its
+    height and width, by whole pixels, the border filled by reflection: the classic
+    CIFAR recipe (4 pixels of 32). A Keras layer (`keras.layers.Pipeline` of
+    `RandomFlip` and `RandomTranslation`), so it runs in a model on every backend
+    (it is `finetune`'s default `augmenter`) and in a `tf.data` pipeline
+    (`finetuning_pipeline(augment="light")`); it augments only when training.
 
     Args:
-        images: uint8 `[B, H, W, 3]`.
-        seed: int `[2]`, the stateless seed.
+        seed: seed of the random draws; None draws from Keras' global seed.
 
     Returns:
-        uint8 `[B, H, W, 3]`.
+        A layer from images `[B, H, W, 3]` in [0, 255] to float32 images of the same shape.
+
+    Example:
+
+    >>> dataset = finetuning_pipeline(labelled, 64, augment=light_augment(seed=0))
+    >>> classifier = keras.Sequential([keras.Input((32, 32, 3)), light_augment(), encoder, head])
     """
-    flip_seed, row_seed, col_seed = tf.unstack(tf.random.split(seed, 3))
-    batch = tf.shape(images)[0]
-    height, width = images.shape[1], images.shape[2]
-    flip = tf.random.stateless_uniform([batch], flip_seed) < 0.5
-    images = tf.where(flip[:, None, None, None], tf.reverse(images, axis=[2]), images)
-    pad_h, pad_w = max(1, height // 8), max(1, width // 8)
-    padded = tf.pad(images, [[0, 0], [pad_h, pad_h], [pad_w, pad_w], [0, 0]], mode="REFLECT")
-    rows = tf.random.stateless_uniform([batch], row_seed, 0, 2 * pad_h + 1, dtype=tf.int32)
-    cols = tf.random.stateless_uniform([batch], col_seed, 0, 2 * pad_w + 1, dtype=tf.int32)
-    padded = tf.gather(padded, rows[:, None] + tf.range(height), axis=1, batch_dims=1)
-    return tf.gather(padded, cols[:, None] + tf.range(width), axis=2, batch_dims=1)
+    return keras.layers.Pipeline(
+        [
+            keras.layers.RandomFlip("horizontal", seed=seed),
+            # Another seed, so that flips and shifts are drawn independently.
+            keras.layers.RandomTranslation(
+                1 / 8,
+                1 / 8,
+                fill_mode="reflect",
+                interpolation="nearest",  # whole-pixel shifts: no blur
+                seed=None if seed is None else seed + 1,
+            ),
+        ],
+        name="light_augment",
+    )
 
 
 def _to_uint8(images: tf.Tensor) -> tf.Tensor:

@@ -30,10 +30,6 @@ def _check_features(features, name: str) -> np.ndarray:
     return features.astype(np.float32)
 
 
-def _l2_normalize(x: np.ndarray) -> np.ndarray:
-    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-
-
 def knn_predict(
     train_features,
     train_labels,
@@ -82,14 +78,13 @@ def knn_predict(
     k = min(k, len(train))
     chunk_size = max(1, min(chunk_size, _VOTE_BUDGET // (k * num_classes)))
 
-    train_t = ops.convert_to_tensor(_l2_normalize(train))
+    # No gradient flows here, so `ops.normalize` serves (see `losses.l2_normalize`).
+    train_t = ops.normalize(ops.convert_to_tensor(train), epsilon=1e-12)
     labels_t = ops.convert_to_tensor(labels.astype(np.int32))
-    query = _l2_normalize(query)
+    query = ops.normalize(ops.convert_to_tensor(query), epsilon=1e-12)
     predictions = []
     for start in range(0, len(query), chunk_size):
-        similarity = ops.matmul(
-            ops.convert_to_tensor(query[start : start + chunk_size]), ops.transpose(train_t)
-        )
+        similarity = ops.matmul(query[start : start + chunk_size], ops.transpose(train_t))
         top_similarity, top_index = ops.top_k(similarity, k)
         # Subtracting the row maximum leaves the argmax unchanged and keeps exp finite for small T.
         weights = ops.exp((top_similarity - top_similarity[:, :1]) / temperature)

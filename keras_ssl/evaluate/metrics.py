@@ -105,6 +105,9 @@ def confusion_matrix(
 ) -> np.ndarray:
     """Confusion matrix with true classes as rows and predicted classes as columns.
 
+    scikit-learn's `confusion_matrix` over the classes `[0, num_classes)`, after the
+    label checks of this module.
+
     Args:
         y_true: Integer class ids, shape `[N]`.
         y_pred: Predicted class ids, shape `[N]`.
@@ -123,13 +126,10 @@ def confusion_matrix(
     if normalize not in (None, "true", "pred", "all"):
         raise ValueError(f"`normalize` must be None, 'true', 'pred' or 'all'; got {normalize!r}.")
     y_true, y_pred, num_classes = _check_label_pair(y_true, y_pred, num_classes)
-    counts = np.bincount(y_true * num_classes + y_pred, minlength=num_classes**2)
-    cm = counts.reshape(num_classes, num_classes).astype(np.int64)
-    if normalize is None:
-        return cm
-    axis = {"true": 1, "pred": 0, "all": None}[normalize]
-    total = cm.sum(axis=axis, keepdims=axis is not None).astype(np.float64)
-    return np.divide(cm, total, out=np.zeros(cm.shape), where=total > 0)
+    cm = sk_metrics.confusion_matrix(
+        y_true, y_pred, labels=np.arange(num_classes), normalize=normalize
+    )
+    return cm.astype(np.int64 if normalize is None else np.float64)
 
 
 def classification_report(

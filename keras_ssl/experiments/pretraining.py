@@ -1,16 +1,16 @@
 """Resumable pretraining: an encoder pretrained in a folder, checkpointed every epoch.
 
 The folder holds, once finished, `encoder.keras` (the pretrained encoder), `log.csv`
-(one row per epoch) and the last `checkpoint-epochNNNN.keras` (the whole pretext
-model with its optimizer state). `state.json` names the last finished epoch and its
-checkpoint; it is written after the checkpoint, so it never points at a half file.
-Started again, `pretrain_encoder` loads that checkpoint and continues with
-`fit(initial_epoch=...)`; with `encoder.keras` present it only loads it.
+(one row per epoch), and the backup of `keras_ssl.resume.ResumableTraining`: the
+last `checkpoint-epochNNNN.weights.h5` (the pretext model's weights with its
+optimizer state) and `state.json`, written after the checkpoint, which names the
+last finished epoch. Started again, `pretrain_encoder` builds the pretext model,
+loads that checkpoint and continues with `fit(initial_epoch=...)`; with
+`encoder.keras` present it only loads it.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -18,10 +18,10 @@ import keras
 import numpy as np
 
 from keras_ssl.experiments.config import ConfigError, PretrainSettings
-from keras_ssl.experiments.run_folder import atomic_write, read_json, write_csv, write_json
+from keras_ssl.experiments.run_folder import atomic_write, read_json
+from keras_ssl.resume import STATE_FILE, ResumableTraining
 
 ENCODER_FILE = "encoder.keras"
-STATE_FILE = "state.json"
 LOG_FILE = "log.csv"
 
 
@@ -68,44 +68,6 @@ def build_pretext_model(config: PretrainSettings, weights: str | None, seed: int
     return model
 
 
-class EpochCheckpoint(keras.callbacks.Callback):
-    """After every epoch: the whole model (optimizer state included), the log, the state.
-
-    Args:
-        folder: where `checkpoint-epochNNNN.keras`, `log.csv` and `state.json` go.
-        history: the rows of the epochs already done (continued when resuming).
-    """
-
-    def __init__(self, folder: str | Path, history: Sequence[dict] = ()):
-        super().__init__()
-        self.folder = Path(folder)
-        self.history = list(history)
-        self._start = time.perf_counter()
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._start = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        row = {"epoch": epoch, **{k: float(v) for k, v in (logs or {}).items()}}
-        row["seconds"] = round(time.perf_counter() - self._start, 3)
-        self.history.append(row)
-        name = f"checkpoint-epoch{epoch + 1:04d}.keras"
-        atomic_write(self.folder / name, self.model.save)
-        write_csv(self.folder / LOG_FILE, self.history)
-        # The commit point: from here on a restart continues after this epoch.
-        write_json(
-            self.folder / STATE_FILE,
-            {"epochs_done": epoch + 1, "checkpoint": name, "history": self.history},
-        )
-        _remove_checkpoints(self.folder, keep=name)
-
-
-def _remove_checkpoints(folder: Path, keep: str | None) -> None:
-    for path in folder.glob("checkpoint-epoch*.keras"):
-        if path.name != keep:
-            path.unlink()
-
-
 def pretrain_encoder(
     images: np.ndarray,
     config: PretrainSettings,
@@ -144,27 +106,24 @@ def pretrain_encoder(
         log(f"  pretrained encoder found: {folder / ENCODER_FILE}")
         return keras.models.load_model(folder / ENCODER_FILE)
     folder.mkdir(parents=True, exist_ok=True)
-    state = read_json(folder / STATE_FILE) if (folder / STATE_FILE).is_file() else None
     keras.utils.set_random_seed(seed)
-    if state is None:
-        _remove_checkpoints(folder, keep=None)  # written before a kill, never committed
-        model, done, history = build_pretext_model(config, weights, seed), 0, []
-    else:
-        _remove_checkpoints(folder, keep=state["checkpoint"])
-        model = keras.models.load_model(folder / state["checkpoint"])
-        done, history = int(state["epochs_done"]), state["history"]
-        log(f"  resuming pretraining after epoch {done}/{config.epochs} ({state['checkpoint']})")
-    if done < config.epochs:
-        # A resumed run shuffles with another seed, so it does not replay epoch 1's order.
-        dataset = pretraining_pipeline(ImageSet(images=images), config.batch_size, seed=seed + done)
-        model.fit(
-            dataset,
-            epochs=config.epochs,
-            initial_epoch=done,
-            callbacks=[EpochCheckpoint(folder, history), *callbacks],
-            verbose=verbose,
-            shuffle=False,  # the pipeline shuffles, with its seed
-        )
+    model = build_pretext_model(config, weights, seed)
+    training = ResumableTraining(folder, log_csv=folder / LOG_FILE)
+    done = training.initial_epoch
+    if done:
+        log(f"  resuming pretraining after epoch {done}/{config.epochs} ({training.checkpoint})")
+        # Create every variable, so that the checkpoint can be loaded into them.
+        model(keras.KerasTensor((None, *images.shape[1:]), dtype=images.dtype.name))
+    # A resumed run shuffles with another seed, so it does not replay epoch 1's order.
+    dataset = pretraining_pipeline(ImageSet(images=images), config.batch_size, seed=seed + done)
+    # Also when every epoch is done: `fit` then only loads the last checkpoint.
+    model.fit(
+        dataset,
+        callbacks=[training, *callbacks],
+        verbose=verbose,
+        shuffle=False,  # the pipeline shuffles, with its seed
+        **training.fit_epochs(config.epochs),
+    )
     atomic_write(folder / ENCODER_FILE, model.encoder.save)
     return model.encoder
 

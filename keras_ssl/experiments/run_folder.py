@@ -1,4 +1,4 @@
-"""One folder per run: the config guard, atomic files, stage records and epoch checkpoints.
+"""One folder per run: the config guard, atomic files and stage records.
 
 Everything a run writes goes through here, and every file is written to a temporary
 name in the same folder and renamed into place (`os.replace` is atomic on POSIX and
@@ -8,22 +8,22 @@ is therefore proof that it is finished, which is what resuming relies on.
 
 from __future__ import annotations
 
-import csv
 import datetime
 import importlib.metadata
-import io
-import json
 import os
 import platform
 import shutil
 import sys
-import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 import yaml
 
 from keras_ssl.experiments.config import ConfigError, differences, dump_yaml
+
+# The atomic writers live beside the resumable training that relies on them; the
+# modules of `experiments` import them from here.
+from keras_ssl.resume import atomic_write, read_json, write_csv, write_json, write_text  # noqa: F401
 
 CONFIG_FILE = "config.yaml"
 RUN_INFO_FILE = "run_info.json"
@@ -31,73 +31,6 @@ RUN_INFO_FILE = "run_info.json"
 
 class RunFolderError(ConfigError):
     """The output folder cannot take this run (another config, or not a run folder)."""
-
-
-def atomic_write(path: str | os.PathLike, write: Callable[[str], object]) -> Path:
-    """Calls `write(temporary_path)`, then renames the temporary file to `path`.
-
-    The temporary file lies in the same folder and keeps the suffix of `path` (Keras
-    and matplotlib pick the format from it). If `write` raises, it is removed.
-
-    Args:
-        path: the final path.
-        write: writes the file at the path it is given.
-
-    Returns:
-        `path` as a `Path`.
-
-    Example:
-
-    >>> atomic_write("run/model.keras", model.save)
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(
-        prefix=f".{path.stem}.", suffix=f".partial{path.suffix}", dir=path.parent
-    )
-    os.close(handle)
-    os.remove(temporary)  # some writers refuse to overwrite; let them create it
-    try:
-        write(temporary)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-    return path
-
-
-def write_text(path: str | os.PathLike, text: str) -> Path:
-    """Writes `text` to `path` atomically."""
-    return atomic_write(path, lambda temporary: Path(temporary).write_text(text))
-
-
-def write_json(path: str | os.PathLike, content) -> Path:
-    """Writes `content` as indented JSON to `path` atomically."""
-    return write_text(path, json.dumps(content, indent=1, default=_json_default) + "\n")
-
-
-def read_json(path: str | os.PathLike):
-    return json.loads(Path(path).read_text())
-
-
-def write_csv(path: str | os.PathLike, rows: list[Mapping]) -> Path:
-    """Writes dict rows (the union of their keys as columns, in first-seen order) atomically."""
-    columns: list[str] = []
-    for row in rows:
-        columns.extend(key for key in row if key not in columns)
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return write_text(path, buffer.getvalue())
-
-
-def _json_default(value):
-    if hasattr(value, "item"):  # NumPy scalars
-        return value.item()
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def _installed_version(*distributions: str) -> str | None:

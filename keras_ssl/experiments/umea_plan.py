@@ -10,7 +10,7 @@ from keras_ssl.experiments import finetuning, report
 from keras_ssl.experiments.config import ExperimentConfig, to_yaml
 
 SPLIT_FILE = "split.json"
-_PRETRAIN_FILES = ("encoder.keras", "log.csv", "checkpoint-epochNNNN.keras")
+_PRETRAIN_FILES = ("encoder.keras", "log.csv", "checkpoint-epochNNNN.weights.h5")
 _FINETUNE_FILES = ("metrics.json", "model.keras", "log.csv")
 
 

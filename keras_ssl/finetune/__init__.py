@@ -1,6 +1,6 @@
 """Fine-tuning: classifiers from pretrained encoders, freezing, recipes and label sweeps."""
 
-from keras_ssl.finetune._core import FinetuneResult, default_augmenter
+from keras_ssl.finetune._core import FinetuneResult
 from keras_ssl.finetune.models import (
     classifier,
     copy_encoder,
@@ -21,7 +21,6 @@ __all__ = [
     "classifier",
     "copy_encoder",
     "countable_layers",
-    "default_augmenter",
     "finetune",
     "freeze_first",
     "get_recipe",

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import csv
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import keras
-import numpy as np
 
 from keras_ssl.callbacks import StopOnNaN
 from keras_ssl.finetune._inputs import (
@@ -20,6 +17,7 @@ from keras_ssl.finetune._inputs import (
 )
 from keras_ssl.finetune.models import classifier, copy_encoder, countable_layers
 from keras_ssl.finetune.recipes import FinetuneConfig
+from keras_ssl.resume import ResumableTraining
 
 HEAD = "classification_head"  # the name `classifier` gives its head
 
@@ -30,10 +28,12 @@ class FinetuneResult:
 
     Attributes:
         model: the trained classifier, from images in [0, 255] to class probabilities,
-            compiled; with the best epoch's weights when the recipe restores them.
-        history: the Keras `History.history`: metric name -> one float per epoch
-            (`loss`, `accuracy`, `val_accuracy`, `learning_rate`, ...).
-        best_epoch: the epoch (from 1) with the best value of `recipe.monitor`.
+            compiled.
+        history: metric name -> one float per epoch, as in Keras' `History.history`
+            but over the whole run, epochs before a resume included (`loss`,
+            `accuracy`, `val_accuracy`, `learning_rate`, ...).
+        best_epoch: the epoch (from 1) with the best value of `recipe.monitor`; the
+            model holds its weights when `recipe.restore_best_weights`.
         epochs_run: epochs actually trained (fewer than `recipe.epochs` after early stopping).
         val_metrics: the returned model's metrics on the validation data, without the
             `val_` prefix (`loss`, `accuracy`, `top3_accuracy` or `auc`).
@@ -128,18 +128,18 @@ def compile_model(model: keras.Model, config: FinetuneConfig, num_classes: int) 
     model.compile(optimizer=optimizer, loss=loss, metrics=metrics(num_classes, config.multi_label))
 
 
-def callbacks_for(
-    config: FinetuneConfig, extra, log_csv, append: bool = False
-) -> list[keras.callbacks.Callback]:
+def plateau_callbacks(config: FinetuneConfig) -> list[keras.callbacks.Callback]:
+    """The recipe's early stopping and learning-rate schedule, both watching `config.monitor`.
+
+    Neither restores weights: `ResumableTraining` does, from the best epoch of the
+    whole history.
+    """
     mode = "min" if config.monitor.endswith("loss") else "max"
-    result = [StopOnNaN()]
+    result = []
     if config.patience is not None:
         result.append(
             keras.callbacks.EarlyStopping(
-                monitor=config.monitor,
-                mode=mode,
-                patience=config.patience,
-                restore_best_weights=config.restore_best_weights,
+                monitor=config.monitor, mode=mode, patience=config.patience
             )
         )
     if config.reduce_lr_factor is not None:
@@ -152,23 +152,7 @@ def callbacks_for(
                 min_lr=config.min_lr,
             )
         )
-    if log_csv is not None:
-        result.append(keras.callbacks.CSVLogger(str(log_csv), append=append))
-    return result + list(extra or [])
-
-
-def default_augmenter(seed: int | None = None) -> keras.Sequential:
-    """Random horizontal flips and ±10% translations (reflected borders), training only."""
-    return keras.Sequential(
-        [
-            keras.layers.RandomFlip("horizontal", seed=seed),
-            # A different seed, so that flips and shifts are drawn independently.
-            keras.layers.RandomTranslation(
-                0.1, 0.1, fill_mode="reflect", seed=None if seed is None else seed + 1
-            ),
-        ],
-        name="augment",
-    )
+    return result
 
 
 def prepare_encoder(encoder: keras.Model, config: FinetuneConfig, copy: bool) -> keras.Model:
@@ -223,44 +207,31 @@ def evaluate_model(
     return {name: float(value) for name, value in logs.items()}
 
 
-def _has_backup(backup_dir: str | None) -> bool:
-    return backup_dir is not None and Path(backup_dir).is_dir() and any(Path(backup_dir).iterdir())
-
-
-def _history_from_csv(path) -> dict[str, list[float]]:
-    """The per-epoch metrics a CSVLogger wrote; an epoch logged twice (re-run after a
-    kill between its log row and its backup) keeps its last row."""
-    rows = {}
-    with open(path, newline="") as file:
-        for row in csv.DictReader(file):
-            rows[int(row.pop("epoch"))] = row
-    names = list(rows[min(rows)]) if rows else []
-    return {name: [float(rows[epoch][name]) for epoch in sorted(rows)] for name in names}
-
-
 def fit_model(model, train, val, config: FinetuneConfig, options: RunOptions):
-    """Runs `fit`; returns the history as plain floats and the best epoch (from 1).
+    """Runs `fit`; returns the history of every epoch and the best epoch (from 1).
 
-    With `options.backup_dir`, the model and optimizer state are backed up after every
-    epoch (`keras.callbacks.BackupAndRestore`) and a run started again after a kill
-    continues from the last finished epoch; the history then comes from the CSV log,
-    which spans both runs. Early stopping and the learning-rate schedule count their
-    patience from the resumed epoch.
+    `ResumableTraining` keeps the history, the best epoch of `config.monitor` and its
+    weights (restored at the end with `config.restore_best_weights`), and writes
+    `options.log_csv`. With `options.backup_dir` it backs everything up after every
+    epoch, so the same call after a kill continues from the last finished epoch and
+    ends as an uninterrupted run would: same best epoch and weights, early stopping
+    and the learning-rate schedule counting from the true best epoch. The folder is
+    deleted when training ends.
     """
-    resuming = _has_backup(options.backup_dir)
-    callbacks = callbacks_for(config, options.callbacks, options.log_csv, append=resuming)
-    if options.backup_dir is not None:
-        # Last, so that an epoch's CSV row is written before its backup.
-        callbacks.append(keras.callbacks.BackupAndRestore(str(options.backup_dir)))
-    history = model.fit(
-        callbacks=callbacks, verbose=options.verbose, **fit_kwargs(train, val, config)
+    plateau = plateau_callbacks(config)
+    training = ResumableTraining(
+        options.backup_dir,
+        monitor=config.monitor,
+        restore_best=config.restore_best_weights,
+        log_csv=options.log_csv,
+        stateful_callbacks=plateau,
+        keep_folder=False,
     )
-    history = {name: [float(v) for v in values] for name, values in history.history.items()}
-    if resuming and options.log_csv is not None:
-        history = _history_from_csv(options.log_csv)
-    values = np.asarray(history[config.monitor], dtype="float64")
-    best = np.argmin(values) if config.monitor.endswith("loss") else np.argmax(values)
-    return history, int(best) + 1
+    # Last, so that an epoch is backed up once every other callback has acted on it.
+    callbacks = [StopOnNaN(), *plateau, *(options.callbacks or []), training]
+    kwargs = {**fit_kwargs(train, val, config), **training.fit_epochs(config.epochs)}
+    model.fit(callbacks=callbacks, verbose=options.verbose, **kwargs)
+    return training.history, training.best_epoch
 
 
 def make_result(model, history, best_epoch, val_metrics, start, train_size, config):

@@ -39,7 +39,8 @@ class FinetuneConfig:
         monitor: the validation quantity early stopping and the learning-rate schedule
             watch, e.g. "val_accuracy", "val_loss", "val_auc" (multi-label).
         patience: epochs without improvement before stopping; None trains all `epochs`.
-        restore_best_weights: return the weights of the best epoch, not the last.
+        restore_best_weights: return the weights of the best epoch of `monitor`, not
+            the last (with or without early stopping).
         reduce_lr_factor: factor the learning rate is multiplied by on a plateau of
             `monitor`, in (0, 1); None keeps it constant.
         reduce_lr_patience: epochs without improvement before reducing it.

@@ -8,13 +8,13 @@ from collections.abc import Callable, Sequence
 
 import keras
 
+from keras_ssl.data import light_augment
 from keras_ssl.finetune._core import (
     FinetuneResult,
     RunOptions,
     build_model,
     checked_inputs,
     compile_model,
-    default_augmenter,
     evaluate_model,
     fit_model,
     make_result,
@@ -60,19 +60,24 @@ def finetune(
         copy: fine-tune a copy of `encoder` (so it can be reused, e.g. by a sweep)
             rather than the encoder itself.
         callbacks: more Keras callbacks, after the recipe's own (`StopOnNaN`,
-            `EarlyStopping`, `ReduceLROnPlateau`).
+            `EarlyStopping`, `ReduceLROnPlateau`) and before the `ResumableTraining`
+            that records (and backs up) each epoch.
         verbose: Keras' `fit` verbosity.
         input_shape: image shape if different from the encoder's; images are resized
             to the encoder's inside the model.
-        log_csv: a path to log the metrics of each epoch to (`keras.callbacks.CSVLogger`).
+        log_csv: a path rewritten after every epoch with the metrics of each epoch
+            (a row per epoch, `epoch` counted from 0, and `seconds`).
         augmenter: the layer that augments training images when `recipe.augment`;
-            default random horizontal flips and ±10% translations.
+            default `keras_ssl.data.light_augment(seed)`: random horizontal flips
+            and shifts by up to 1/8 of the size.
         seed: if given, seeds Keras' global random state first (weights, dropout,
             shuffling) with `keras.utils.set_random_seed`, for a repeatable run.
-        backup_dir: a folder where the model and optimizer state are backed up after
-            every epoch (`keras.callbacks.BackupAndRestore`): the same call after a
-            kill resumes from the last finished epoch (give `log_csv` too, so the
-            returned history spans both runs). Deleted when training ends.
+        backup_dir: a folder where the model, the optimizer state, the best weights
+            and the history are backed up after every epoch
+            (`keras_ssl.resume.ResumableTraining`): the same call after a kill
+            resumes from the last finished epoch and returns what an uninterrupted
+            run would (the best epoch and its weights over the whole history).
+            Deleted when training ends.
         **overrides: recipe fields to change, e.g. `epochs=10, freeze_first=50`.
 
     Returns:
@@ -162,7 +167,7 @@ def train_finetune(encoder, train, val, num_classes, config, options: RunOptions
     if config.augment:
         augmenter = options.augmenter
         if augmenter is None:
-            augmenter = default_augmenter(options.seed)
+            augmenter = light_augment(options.seed)
     encoder = prepare_encoder(encoder, config, options.copy)
     model = build_model(encoder, num_classes, config, options.input_shape, augmenter)
     compile_model(model, config, num_classes)

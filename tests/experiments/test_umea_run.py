@@ -118,7 +118,7 @@ def test_smoke_profile_writes_the_table_the_figures_and_the_records(smoke_run):
     for stage in names[2:-1]:
         for output in ("metrics.json", "model.keras", "log.csv"):
             assert (folder / stage / output).is_file(), (stage, output)
-    for output in ("encoder.keras", "log.csv", "checkpoint-epoch0002.keras"):
+    for output in ("encoder.keras", "log.csv", "checkpoint-epoch0002.weights.h5"):
         assert (folder / "pretrain/random" / output).is_file()
     for figure in ("fig2_augmented_views", "fig3_pretext_loss", "fig4_training_curves",
                    "fig5_label_efficiency", "confusion_matrix_random_100pct"):  # fmt: skip
@@ -242,13 +242,13 @@ def test_a_killed_run_resumes_without_redoing_finished_work(
         stop_after="finetune/random/50pct",
     )  # fmt: skip
     assert spy.epochs == [1]
-    assert "  resuming pretraining after epoch 1/2 (checkpoint-epoch0001.keras)" in lines
+    assert "  resuming pretraining after epoch 1/2 (checkpoint-epoch0001.weights.h5)" in lines
     log = _read_csv(folder / "pretrain/random/log.csv")
     assert len(log) == 2 and log[0] == first_epoch[0]
     assert result.ran == ["pretrain/random", "finetune/random/50pct"] and result.skipped == ["data"]
     assert result.stopped_after == "finetune/random/50pct" and not (folder / "results.md").exists()
     checkpoints = [p.name for p in (folder / "pretrain/random").glob("checkpoint-*")]
-    assert checkpoints == ["checkpoint-epoch0002.keras"]
+    assert checkpoints == ["checkpoint-epoch0002.weights.h5"]
 
     # 3. Killed inside a fine-tuning stage: it leaves no metrics, so it runs again later.
     finetune = keras_ssl.finetune.finetune
