@@ -151,6 +151,8 @@ def pretrain_encoder(
         model, done, history = build_pretext_model(config, weights, seed), 0, []
     else:
         _remove_checkpoints(folder, keep=state["checkpoint"])
+        import keras_ssl.pretext  # noqa: F401  (registers the checkpoint's classes for loading)
+
         model = keras.models.load_model(folder / state["checkpoint"])
         done, history = int(state["epochs_done"]), state["history"]
         log(f"  resuming pretraining after epoch {done}/{config.epochs} ({state['checkpoint']})")
