@@ -136,7 +136,23 @@ class PretextModel(keras.Model):
         callbacks = list(callbacks or [])
         if not any(isinstance(c, (StopOnNaN, keras.callbacks.TerminateOnNaN)) for c in callbacks):
             callbacks.append(StopOnNaN())
+        self._create_variables()
         return super().fit(*args, callbacks=callbacks, **kwargs)
+
+    def _create_variables(self):
+        """Creates the model's and the optimizer's variables before `fit` traces its step.
+
+        Keras' TensorFlow trainer creates them inside the first trace of the training
+        step, and a `tf.function` whose first trace creates variables is traced again:
+        the whole step (forward, backward, optimizer) twice, about half of the time to
+        the first finished step (`benchmarks/startup.py`). The other backends build
+        them before tracing already. Encoders without a fixed input size are left to Keras.
+        """
+        size = encoder_image_size(self.encoder)
+        if not self.built and size is not None:
+            self(keras.KerasTensor((None, *size, 3), dtype="float32"))  # symbolic: no compute
+        if self.built and self.optimizer is not None and not self.optimizer.built:
+            self.optimizer.build(self.trainable_variables)
 
     @staticmethod
     def _serialize(obj):
