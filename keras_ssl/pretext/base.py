@@ -20,7 +20,10 @@ from keras_ssl.utils import check_image_batch
 
 def resolve_augment(augment, image_size):
     """Turns a preset name, a layer or None into an augmentation layer (or None)."""
-    if augment is None or isinstance(augment, keras.layers.Layer):
+    if augment is None:
+        return augment
+    if isinstance(augment, keras.layers.Layer):
+        _check_backend_support(augment)
         return augment
     if isinstance(augment, str):
         if image_size is None:
@@ -41,6 +44,21 @@ def resolve_augment(augment, image_size):
         "`augment` must be a Keras layer, a preset name such as 'simclr', or None; "
         f"got {augment!r}."
     )
+
+
+def _check_backend_support(augment: keras.layers.Layer) -> None:
+    """keras_cv's layers run TensorFlow ops inside `call`: they cannot run in a JAX step."""
+    if keras.backend.backend() == "tensorflow":
+        return
+    for layer in augment._flatten_layers():
+        if type(layer).__module__.startswith("keras_cv."):
+            raise ValueError(
+                f"The augmentation layer {layer.name!r} ({type(layer).__name__}) comes from "
+                "keras_cv, whose layers run TensorFlow ops and work only with "
+                f"KERAS_BACKEND=tensorflow; the backend is {keras.backend.backend()!r}. Use "
+                "keras_ssl.augment layers or keras.layers.Random* layers, which run on every "
+                "backend, or set KERAS_BACKEND=tensorflow."
+            )
 
 
 def encoder_image_size(encoder: keras.Model):
