@@ -12,8 +12,12 @@ STAMP := $(VENV)/.installed-$(TF_EXTRA)
 DATA ?= ../shared/data/cifar10-train.zip
 PROFILE ?= cpu-small
 RUN_DIR ?= runs/umea-$(PROFILE)
+# Building a wheel needs only setuptools: the dev venv's Python when there is one.
+DIST_PY = $(if $(wildcard $(PY)),$(PY),$(PYTHON))
+CHECK_VENV := build/check-dist/venv
+CHECK_RUN := build/check-dist/run
 
-.PHONY: install test lint reproduce-umea benchmarks clean
+.PHONY: install test lint reproduce-umea benchmarks dist check-dist clean
 
 install: $(STAMP)
 
@@ -36,6 +40,34 @@ reproduce-umea: install
 benchmarks: install
 	$(PY) benchmarks/pretrain_throughput.py
 	$(PY) benchmarks/input_pipeline.py
+	$(PY) benchmarks/startup.py
+
+# Wheel and sdist into dist/: `python -m build` where installed, else pip's wheel and
+# setuptools' sdist hook (no download needed).
+dist:
+	rm -rf dist build/lib build/bdist.*
+	if $(DIST_PY) -m build --version >/dev/null 2>&1; then \
+		$(DIST_PY) -m build --outdir dist . ; \
+	else \
+		$(DIST_PY) -m pip wheel -q --no-deps --no-build-isolation --wheel-dir dist . && \
+		$(DIST_PY) -c "from setuptools import build_meta; build_meta.build_sdist('dist')" ; \
+	fi
+	ls -l dist
+
+# The wheel in a fresh venv (not .venv: nothing of the clone is importable there), then
+# `keras-ssl --help` and a one-epoch pretraining run outside the clone. Takes minutes:
+# pip installs TensorFlow and the other dependencies. Not part of `make test`.
+check-dist: dist
+	rm -rf build/check-dist
+	$(DIST_PY) -m venv $(CHECK_VENV)
+	$(CHECK_VENV)/bin/python -m pip install -q $(if $(TF_PIN),"$(TF_PIN)") "$$(ls dist/keras_ssl-*.whl)[$(TF_EXTRA)]"
+	mkdir -p $(CHECK_RUN)
+	cd $(CHECK_RUN) && ../venv/bin/python -c "import keras_ssl; print(keras_ssl.__file__)" | grep site-packages
+	cd $(CHECK_RUN) && ../venv/bin/keras-ssl --help
+	cd $(CHECK_RUN) && ../venv/bin/keras-ssl pretrain --data $(abspath $(DATA)) --max-images 256 \
+		--encoder small_cnn --image-size 32 --epochs 1 --batch-size 64 --output encoder.keras --verbose 2
+	test -s $(CHECK_RUN)/encoder.keras
+	@echo "check-dist: the wheel installs; keras-ssl --help and a pretraining run work from it"
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache

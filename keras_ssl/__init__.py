@@ -2,36 +2,31 @@
 
 The names users type most are re-exported here; the subpackages hold the rest:
 `data`, `augment`, `encoders`, `heads`, `losses`, `pretext`, `finetune`,
-`evaluate`, `plots`.
+`evaluate`, `plots`, `callbacks`; `keras_ssl.experiments` holds the reproductions.
+
+Every name is imported on first use (see `keras_ssl._lazy`): `import keras_ssl` does
+not import Keras or TensorFlow, so the `keras-ssl` command starts at once.
 """
 
 __version__ = "0.1.0"
 
-from keras_ssl import (  # noqa: E402
-    augment,
-    callbacks,
-    data,
-    encoders,
-    evaluate,
-    finetune,
-    heads,
-    losses,
-    plots,
-    pretext,
-)
-from keras_ssl.pretext import RotationPrediction, SimCLR  # noqa: E402
+from keras_ssl._lazy import attach
 
-__all__ = [
-    "RotationPrediction",
-    "SimCLR",
-    "augment",
-    "callbacks",
-    "data",
-    "encoders",
-    "evaluate",
-    "finetune",
-    "heads",
-    "losses",
-    "plots",
-    "pretext",
-]
+__getattr__, __dir__, __all__ = attach(
+    __name__,
+    submodules=[
+        "augment",
+        "callbacks",
+        "data",
+        "encoders",
+        "evaluate",
+        "finetune",
+        "heads",
+        "losses",
+        "plots",
+        "pretext",
+    ],
+    # `experiments` loads on use too, without being one of the names `import *` gives.
+    attributes={"pretext": ["RotationPrediction", "SimCLR"], "experiments": []},
+)
+del attach

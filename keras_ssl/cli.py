@@ -15,6 +15,7 @@ status 2. Long commands are resumable: run the same command again after a kill.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import shlex
 import sys
 from collections.abc import Sequence
@@ -86,6 +87,18 @@ def _top_k(text: str) -> tuple[int, ...]:
 
 def _weights(text: str) -> str | None:
     return None if text.lower() in ("none", "null", "random") else text
+
+
+def _defaults(settings_class) -> argparse.Namespace:
+    """The field defaults of a settings dataclass, read without making one: making one
+    checks the encoder name against the registry, which would import Keras before --help."""
+    return argparse.Namespace(
+        **{
+            f.name: f.default
+            for f in dataclasses.fields(settings_class)
+            if f.default is not dataclasses.MISSING
+        }
+    )
 
 
 def _add_verbose(parser: argparse.ArgumentParser) -> None:
@@ -207,7 +220,7 @@ def _pretrain_parser(commands) -> None:
         epilog="example:\n  keras-ssl pretrain --data ../shared/data/cifar10-train.zip --encoder small_cnn --image-size 32 --epochs 5 --output encoder.keras",
         formatter_class=_FORMATTER,
     )
-    d = experiment_config.PretrainSettings()
+    d = _defaults(experiment_config.PretrainSettings)
     p.add_argument(
         "--data", required=True, metavar="SOURCE", help=_DATA_HELP + "; labels, if any, are ignored"
     )

@@ -12,43 +12,31 @@ Every source returns an `ImageSet` (uint8 RGB images, labels, class names):
 >>> finetune = data.finetuning_pipeline(one_percent, 64, augment="light")
 """
 
-from keras_ssl.data.catalog import (
-    CIFAR10_CLASS_NAMES,
-    available_datasets,
-    load,
-    load_dataset,
-    register_dataset,
-)
-from keras_ssl.data.files import IMAGE_EXTENSIONS, ImageFiles, SkippedFilesWarning
-from keras_ssl.data.folders import load_image_folder, load_tiny_imagenet
-from keras_ssl.data.imageset import ImageSet
-from keras_ssl.data.pipelines import finetuning_pipeline, light_augment, pretraining_pipeline
-from keras_ssl.data.splits import (
-    UMEA_FRACTIONS,
-    label_fraction,
-    load_split,
-    save_split,
-    train_val_test_split,
-)
+# Names load on first use (keras_ssl._lazy): `keras_ssl.data.splits` is pure NumPy and
+# is read by the `keras-ssl` command's argument checks without importing TensorFlow.
+from keras_ssl._lazy import attach
 
-__all__ = [
-    "CIFAR10_CLASS_NAMES",
-    "IMAGE_EXTENSIONS",
-    "UMEA_FRACTIONS",
-    "ImageFiles",
-    "ImageSet",
-    "SkippedFilesWarning",
-    "available_datasets",
-    "finetuning_pipeline",
-    "label_fraction",
-    "light_augment",
-    "load",
-    "load_dataset",
-    "load_image_folder",
-    "load_split",
-    "load_tiny_imagenet",
-    "pretraining_pipeline",
-    "register_dataset",
-    "save_split",
-    "train_val_test_split",
-]
+__getattr__, __dir__, __all__ = attach(
+    __name__,
+    attributes={
+        "catalog": [
+            "CIFAR10_CLASS_NAMES",
+            "available_datasets",
+            "load",
+            "load_dataset",
+            "register_dataset",
+        ],
+        "files": ["IMAGE_EXTENSIONS", "ImageFiles", "SkippedFilesWarning"],
+        "folders": ["load_image_folder", "load_tiny_imagenet"],
+        "imageset": ["ImageSet"],
+        "pipelines": ["finetuning_pipeline", "light_augment", "pretraining_pipeline"],
+        "splits": [
+            "UMEA_FRACTIONS",
+            "label_fraction",
+            "load_split",
+            "save_split",
+            "train_val_test_split",
+        ],
+    },
+)
+del attach

@@ -6,39 +6,29 @@
 >>> umea.run(config, "runs/umea-smoke")        # or `keras-ssl reproduce umea`
 """
 
-from keras_ssl.experiments import paper, umea
-from keras_ssl.experiments.config import (
-    ConfigError,
-    DataSettings,
-    ExperimentConfig,
-    FinetuneSettings,
-    PretrainSettings,
-    apply_overrides,
-    from_dict,
-    load_config,
-    to_json,
-    to_yaml,
-)
-from keras_ssl.experiments.inputs import DataSourceError
-from keras_ssl.experiments.profiles import available_profiles, profile
-from keras_ssl.experiments.run_folder import RunFolder, RunFolderError
+# Names load on first use (keras_ssl._lazy): the `keras-ssl` command reads `config` and
+# `profiles` to set up its arguments, without importing Keras through `umea`.
+from keras_ssl._lazy import attach
 
-__all__ = [
-    "ConfigError",
-    "DataSettings",
-    "DataSourceError",
-    "ExperimentConfig",
-    "FinetuneSettings",
-    "PretrainSettings",
-    "RunFolder",
-    "RunFolderError",
-    "apply_overrides",
-    "available_profiles",
-    "from_dict",
-    "load_config",
-    "paper",
-    "profile",
-    "to_json",
-    "to_yaml",
-    "umea",
-]
+__getattr__, __dir__, __all__ = attach(
+    __name__,
+    submodules=["paper", "umea"],
+    attributes={
+        "config": [
+            "ConfigError",
+            "DataSettings",
+            "ExperimentConfig",
+            "FinetuneSettings",
+            "PretrainSettings",
+            "apply_overrides",
+            "from_dict",
+            "load_config",
+            "to_json",
+            "to_yaml",
+        ],
+        "inputs": ["DataSourceError"],
+        "profiles": ["available_profiles", "profile"],
+        "run_folder": ["RunFolder", "RunFolderError"],
+    },
+)
+del attach

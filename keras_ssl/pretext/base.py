@@ -20,7 +20,10 @@ from keras_ssl.utils import check_image_batch
 
 def resolve_augment(augment, image_size):
     """Turns a preset name, a layer or None into an augmentation layer (or None)."""
-    if augment is None or isinstance(augment, keras.layers.Layer):
+    if augment is None:
+        return augment
+    if isinstance(augment, keras.layers.Layer):
+        _check_backend_support(augment)
         return augment
     if isinstance(augment, str):
         if image_size is None:
@@ -41,6 +44,21 @@ def resolve_augment(augment, image_size):
         "`augment` must be a Keras layer, a preset name such as 'simclr', or None; "
         f"got {augment!r}."
     )
+
+
+def _check_backend_support(augment: keras.layers.Layer) -> None:
+    """keras_cv's layers run TensorFlow ops inside `call`: they cannot run in a JAX step."""
+    if keras.backend.backend() == "tensorflow":
+        return
+    for layer in augment._flatten_layers():
+        if type(layer).__module__.startswith("keras_cv."):
+            raise ValueError(
+                f"The augmentation layer {layer.name!r} ({type(layer).__name__}) comes from "
+                "keras_cv, whose layers run TensorFlow ops and work only with "
+                f"KERAS_BACKEND=tensorflow; the backend is {keras.backend.backend()!r}. Use "
+                "keras_ssl.augment layers or keras.layers.Random* layers, which run on every "
+                "backend, or set KERAS_BACKEND=tensorflow."
+            )
 
 
 def encoder_image_size(encoder: keras.Model):
@@ -136,7 +154,23 @@ class PretextModel(keras.Model):
         callbacks = list(callbacks or [])
         if not any(isinstance(c, (StopOnNaN, keras.callbacks.TerminateOnNaN)) for c in callbacks):
             callbacks.append(StopOnNaN())
+        self._create_variables()
         return super().fit(*args, callbacks=callbacks, **kwargs)
+
+    def _create_variables(self):
+        """Creates the model's and the optimizer's variables before `fit` traces its step.
+
+        Keras' TensorFlow trainer creates them inside the first trace of the training
+        step, and a `tf.function` whose first trace creates variables is traced again:
+        the whole step (forward, backward, optimizer) twice, about half of the time to
+        the first finished step (`benchmarks/startup.py`). The other backends build
+        them before tracing already. Encoders without a fixed input size are left to Keras.
+        """
+        size = encoder_image_size(self.encoder)
+        if not self.built and size is not None:
+            self(keras.KerasTensor((None, *size, 3), dtype="float32"))  # symbolic: no compute
+        if self.built and self.optimizer is not None and not self.optimizer.built:
+            self.optimizer.build(self.trainable_variables)
 
     @staticmethod
     def _serialize(obj):
