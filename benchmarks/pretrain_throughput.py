@@ -1,29 +1,41 @@
 """Throughput of a SimCLR training step against the encoder's bare forward + backward pass.
 
-Prints one JSON line. Both are measured in one process, on the same batch (MobileNetV2
-alpha 1.0 at 32x32, batch 256, Adam), through `model.fit`:
+Prints one JSON line for the current Keras backend (`KERAS_BACKEND=tensorflow` or `jax`).
+Everything is measured in one process through `model.fit` (MobileNetV2 alpha 1.0 at
+32x32, batch N = 256, Adam):
 
-- `bare`: the encoder alone, forward + backward on 256 images, with a trivial loss on
-  its features;
-- `simclr`: `keras_ssl.SimCLR` with `simclr_augment(32)`: two augmented views per
-  image (512 encoder passes), projection head and NT-Xent.
+- `bare`: the encoder alone, forward + backward on one batch of N images repeated, with
+  a trivial loss on its features; `bare_2n` the same on 2N images;
+- `simclr_<view_batching>_<input>`: `keras_ssl.SimCLR` with `simclr_augment(32)` (two
+  augmented views per image, projection head, NT-Xent, the NaN guard `fit` adds), with
+  the views encoded in one batch of 2N (`joint`) or two batches of N (`separate`), fed
+  from a tf.data pipeline (`tfdata`: `keras_ssl.data.pretraining_pipeline` over images
+  in memory) or a NumPy array (`numpy`: `fit(x=array, batch_size=N)`);
+- `nan_guard_cost`: 1 - (rate with `StopOnNaN`) / (rate with no NaN guard), on the numpy
+  input with the default view batching; `nan_guard_cost_sync` the same for a guard that
+  reads the loss on the main thread every batch (`StopOnNaN` before it was async-safe).
 
-Images/s counts the 256 source images of a step. Two views cost twice the encoder work,
-so 0.5 is the nominal ceiling of `ratio` = simclr / bare; the target is >= 0.45
-(augmentation and loss add at most 10 %). On a CPU the encoder runs a batch of 512 views
-more efficiently per image than one of 256, so `ratio` can pass 0.5; `bare_2n` (the bare
-encoder on 512 images) gives the exact ceiling, and `overhead` = 1 - simclr / (bare_2n / 2)
-is the share of a SimCLR step spent outside the encoder (augmentation, projection, loss).
-`first_step_seconds` is the wall time from `fit` to the end of the first step (graph
-tracing included).
+Every configuration is compiled first, then timed in `--rounds` interleaved rounds of
+`--steps` steps (one `fit` call each, input set-up included), so that load from other
+processes hits them alike; a figure is the median over rounds. `load_average` is the
+machine's 1-minute load before and after: above the CPU count, figures are noisy.
 
-Usage: .venv/bin/python benchmarks/pretrain_throughput.py [--batch-size 256] [--steps 8]
+Images/s counts the N source images of a step. Two views cost twice the encoder work, so
+0.5 is the nominal ceiling of `ratio` = simclr / bare; the target is >= 0.45 for the
+default view batching on both inputs. `overhead` = 1 - simclr / (the bare cost of the
+views) is the share of a step spent outside the encoder (augmentation, projection,
+loss); the views cost `bare_2n / 2` jointly, `bare / 2` separately.
+`compile_seconds` is the first `fit` call of a configuration (tracing included).
+
+Usage: KERAS_BACKEND=jax .venv/bin/python benchmarks/pretrain_throughput.py [--rounds 3]
 """
 
 import argparse
+import inspect
 import json
 import os
 import platform
+import statistics
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -33,98 +45,137 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import keras_ssl  # noqa: E402
-from keras_ssl import augment, encoders, heads  # noqa: E402
+from keras_ssl import augment, data, encoders, heads  # noqa: E402
+from keras_ssl.callbacks import StopOnNaN  # noqa: E402
 
 TARGET_RATIO = 0.45
+DEFAULT_VIEW_BATCHING = inspect.signature(keras_ssl.SimCLR).parameters["view_batching"].default
 
 
-class StepTimer(keras.callbacks.Callback):
-    """Records the wall time at the end of every training step."""
-
-    def on_train_begin(self, logs=None):
-        self.start, self.ends = time.perf_counter(), []
+class NoGuard(StopOnNaN):
+    """Stands in for the NaN guard that `fit` adds, and checks nothing."""
 
     def on_train_batch_end(self, batch, logs=None):
-        self.ends.append(time.perf_counter())
+        pass
 
 
-def measure(model, batch, batch_size, steps, warmup):
-    """(images/s over the steps after `warmup`, seconds to the first finished step)."""
-    timer = StepTimer()
-    dataset = tf.data.Dataset.from_tensors(batch).repeat()
-    model.fit(dataset, steps_per_epoch=warmup + steps, epochs=1, verbose=0, callbacks=[timer])
-    timed = timer.ends[warmup - 1 :]
-    seconds_per_step = (timed[-1] - timed[0]) / (len(timed) - 1)
-    return batch_size / seconds_per_step, timer.ends[0] - timer.start
+class SyncGuard(StopOnNaN):
+    """`StopOnNaN` as it was: Keras runs it on the main thread, which waits for every step."""
+
+    async_safe = False
 
 
-def simclr_mobilenet_v2(image_size: int) -> keras_ssl.SimCLR:
-    """The benchmarked model: SimCLR, MobileNetV2 alpha 1.0, simclr_augment, Adam 1e-3."""
+def bare_run(images, steps):
+    """A function running `steps` steps of the bare encoder on `images` repeated."""
+    keras.utils.set_random_seed(0)
+    bare = encoders.mobilenet_v2(input_shape=images.shape[1:], alpha=1.0)
+    bare.compile(
+        optimizer=keras.optimizers.Adam(1e-3), loss=lambda _, features: keras.ops.mean(features)
+    )
+    targets = np.zeros((len(images), 1), "float32")
+    dataset = tf.data.Dataset.from_tensors((images, targets)).repeat()
+    return lambda: bare.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0)
+
+
+def simclr_run(images, batch_size, view_batching, source, guard=None):
+    """A function running one epoch of SimCLR (MobileNetV2, simclr_augment) on `images`."""
+    keras.utils.set_random_seed(0)
     model = keras_ssl.SimCLR(
-        encoders.mobilenet_v2(input_shape=(image_size, image_size, 3), alpha=1.0),
+        encoders.mobilenet_v2(input_shape=images.shape[1:], alpha=1.0),
         heads.projection_head(256, 128),
-        augment.simclr_augment(image_size, seed=0),
-        temperature=0.1,
+        augment.simclr_augment(images.shape[1], seed=0),
+        view_batching=view_batching,
     )
     model.compile(optimizer=keras.optimizers.Adam(1e-3))
-    return model
+    callbacks = [] if guard is None else [guard()]
+    if source == "tfdata":
+        dataset = data.pretraining_pipeline(data.ImageSet(images=images), batch_size, seed=0)
+        return lambda: model.fit(dataset, epochs=1, verbose=0, callbacks=callbacks)
+    return lambda: model.fit(
+        images, batch_size=batch_size, epochs=1, verbose=0, callbacks=callbacks
+    )
+
+
+def seconds(run) -> float:
+    start = time.perf_counter()
+    run()
+    return time.perf_counter() - start
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--image-size", type=int, default=32)
-    parser.add_argument("--steps", type=int, default=8, help="timed steps per model")
-    parser.add_argument("--warmup", type=int, default=2, help="untimed steps after the first")
+    parser.add_argument("--steps", type=int, default=4, help="steps per timed fit call")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved timed rounds")
+    parser.add_argument("--view-batching", nargs="+", default=["joint", "separate"])
     args = parser.parse_args()
 
-    rng = np.random.default_rng(0)
+    size, steps = args.batch_size, args.steps
     shape = (args.image_size, args.image_size, 3)
-    images = rng.integers(0, 256, (args.batch_size, *shape)).astype("uint8")
+    images = np.random.default_rng(0).integers(0, 256, (size * steps, *shape), "uint8")
+    load_before = os.getloadavg()[0]
 
-    keras.utils.set_random_seed(0)
-    bare = encoders.mobilenet_v2(input_shape=shape, alpha=1.0)
-    bare.compile(
-        optimizer=keras.optimizers.Adam(1e-3), loss=lambda _, features: keras.ops.mean(features)
-    )
-    targets = np.zeros((args.batch_size, 1), "float32")
-    bare_rate, bare_first = measure(
-        bare, (images, targets), args.batch_size, args.steps, args.warmup
-    )
-    # The same encoder on a batch of 2N images: what SimCLR's two views cost at best.
-    views, view_targets = np.concatenate([images, images]), np.concatenate([targets, targets])
-    bare_2n_rate, _ = measure(
-        bare, (views, view_targets), 2 * args.batch_size, args.steps, args.warmup
-    )
+    # name -> (images per step, a function running `steps` steps)
+    runs = {
+        "bare": (size, bare_run(images[:size], steps)),
+        "bare_2n": (2 * size, bare_run(images[: 2 * size], steps)),
+    }
+    for mode in args.view_batching:
+        for source in ("tfdata", "numpy"):
+            runs[f"simclr_{mode}_{source}"] = (size, simclr_run(images, size, mode, source))
+    if DEFAULT_VIEW_BATCHING in args.view_batching:
+        for name, guard in (("no_guard", NoGuard), ("sync_guard", SyncGuard)):
+            run = simclr_run(images, size, DEFAULT_VIEW_BATCHING, "numpy", guard)
+            runs[f"simclr_{DEFAULT_VIEW_BATCHING}_numpy_{name}"] = (size, run)
 
-    keras.utils.set_random_seed(0)
-    simclr = simclr_mobilenet_v2(args.image_size)
-    simclr_rate, simclr_first = measure(simclr, images, args.batch_size, args.steps, args.warmup)
+    compile_seconds = {name: seconds(run) for name, (_, run) in runs.items()}
+    timings = {name: [] for name in runs}
+    for _ in range(args.rounds):
+        for name, (_, run) in runs.items():
+            timings[name].append(seconds(run))
+    rate = {
+        name: count * steps / statistics.median(timings[name]) for name, (count, _) in runs.items()
+    }
 
-    ratio = simclr_rate / bare_rate
-    print(
-        json.dumps(
-            {
-                "benchmark": "pretrain_throughput",
-                "encoder": "mobilenet_v2 alpha=1.0",
-                "image_size": args.image_size,
-                "batch_size": args.batch_size,
-                "timed_steps": args.steps,
-                "bare_images_per_s": round(bare_rate, 1),
-                "simclr_images_per_s": round(simclr_rate, 1),
-                "ratio": round(ratio, 3),
-                "bare_2n_images_per_s": round(bare_2n_rate, 1),
-                "overhead": round(1 - simclr_rate / (bare_2n_rate / 2), 3),
-                "target_ratio": TARGET_RATIO,
-                "met": ratio >= TARGET_RATIO,
-                "bare_first_step_seconds": round(bare_first, 1),
-                "simclr_first_step_seconds": round(simclr_first, 1),
-                "backend": keras.backend.backend(),
-                "cpus": os.cpu_count(),
-                "machine": platform.machine(),
-            }
+    result = {
+        "benchmark": "pretrain_throughput",
+        "encoder": "mobilenet_v2 alpha=1.0",
+        "image_size": args.image_size,
+        "batch_size": size,
+        "steps": steps,
+        "rounds": args.rounds,
+        "bare_images_per_s": round(rate["bare"], 1),
+        "bare_2n_images_per_s": round(rate["bare_2n"], 1),
+    }
+    for mode in args.view_batching:
+        views_rate = (rate["bare_2n"] if mode == "joint" else rate["bare"]) / 2
+        for source in ("tfdata", "numpy"):
+            key = f"simclr_{mode}_{source}"
+            result[f"{key}_images_per_s"] = round(rate[key], 1)
+            result[f"{key}_ratio"] = round(rate[key] / rate["bare"], 3)
+            result[f"{key}_overhead"] = round(1 - rate[key] / views_rate, 3)
+    if DEFAULT_VIEW_BATCHING in args.view_batching:
+        key = f"simclr_{DEFAULT_VIEW_BATCHING}_numpy"
+        result["nan_guard_cost"] = round(1 - rate[key] / rate[f"{key}_no_guard"], 3)
+        result["nan_guard_cost_sync"] = round(
+            1 - rate[f"{key}_sync_guard"] / rate[f"{key}_no_guard"], 3
         )
+        ratios = [result[f"simclr_{DEFAULT_VIEW_BATCHING}_{s}_ratio"] for s in ("tfdata", "numpy")]
+        result.update(
+            default_view_batching=DEFAULT_VIEW_BATCHING,
+            target_ratio=TARGET_RATIO,
+            met=min(ratios) >= TARGET_RATIO,
+        )
+    result.update(
+        compile_seconds={name: round(s, 1) for name, s in compile_seconds.items()},
+        load_average=[round(load_before, 1), round(os.getloadavg()[0], 1)],
+        backend=keras.backend.backend(),
+        device=keras.distribution.list_devices()[0],
+        cpus=os.cpu_count(),
+        machine=platform.machine(),
     )
+    print(json.dumps(result))
 
 
 if __name__ == "__main__":

@@ -20,6 +20,17 @@ class StopOnNaN(keras.callbacks.Callback):
     encoder full of NaNs. With `raise_error=False` it only stops training and prints
     the message.
 
+    It checks every batch without making training wait for every batch: it is
+    `async_safe`, so on backends that dispatch steps asynchronously (JAX, PyTorch)
+    Keras runs its check in a worker thread while the next steps are queued, and the
+    error comes out of `fit` a few steps later, before any `on_epoch_end` callback
+    (Keras waits for the checks first). The loss in the logs is the epoch's running
+    mean, so it turns NaN at the first bad batch and stays so: the batch in the
+    message is that one. A callback that saves on batch ends (`ModelCheckpoint` with
+    an integer `save_freq`) makes Keras run all batch-end callbacks in order on the
+    main thread; put `StopOnNaN` before it (pretext models' `fit` puts it first).
+    TensorFlow reads the logs on the main thread every batch anyway.
+
     Args:
         raise_error: raise `NaNLossError` (default) or just stop.
 
@@ -29,6 +40,9 @@ class StopOnNaN(keras.callbacks.Callback):
     model.fit(dataset, epochs=10, callbacks=[keras_ssl.callbacks.StopOnNaN()])
     ```
     """
+
+    # Keras may call `on_train_batch_end` from a worker thread (see above).
+    async_safe = True
 
     def __init__(self, raise_error: bool = True):
         super().__init__()

@@ -52,3 +52,28 @@ def check_image_batch(images, where: str = "images"):
             f"got dtype {dtype}. Decode image files before passing them to the model."
         )
     return images
+
+
+def dropped_remainder_message(what: str, count: int, batch_size: int, shuffle: bool) -> str:
+    """The warning for images that do not fill a last batch and are left out.
+
+    Shared by `keras_ssl.data.pretraining_pipeline` and the pretext models' `fit`, so
+    that both say the same thing about the same rule.
+
+    Args:
+        what: who drops them (a class or function name).
+        count: the number of images.
+        batch_size: the batch size.
+        shuffle: whether the order (hence the images left out) changes every epoch.
+
+    Returns:
+        The message.
+    """
+    left_over = count % batch_size
+    which = "different ones every epoch" if shuffle else "the last ones, in order"
+    return (
+        f"{what} uses only full batches: {count} images make {count // batch_size} batches of "
+        f"{batch_size}, and the {left_over} left over are not used in an epoch ({which}), "
+        f"since a short batch would change a contrastive task. Use a batch size that divides "
+        f"{count} to use every image."
+    )

@@ -13,6 +13,7 @@ model, where they run batched on the accelerator. What the pipelines do, in orde
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable, Sequence
 
 import keras
@@ -21,6 +22,7 @@ import tensorflow as tf
 
 from keras_ssl.data.files import checked_image_size, resize_images
 from keras_ssl.data.imageset import ImageSet
+from keras_ssl.utils import dropped_remainder_message
 
 # Cache decoded images in memory ("auto") when they take at most this share of free memory.
 _CACHE_MEMORY_SHARE = 0.5
@@ -66,6 +68,11 @@ def pretraining_pipeline(
     TensorShape([256, 32, 32, 3])
     """
     _check_batch_size(batch_size, imageset, drop_remainder=True)
+    if len(imageset) % batch_size:
+        message = dropped_remainder_message(
+            "pretraining_pipeline", len(imageset), batch_size, shuffle
+        )
+        warnings.warn(message, stacklevel=2)
     return _batches(imageset, batch_size, False, image_size, shuffle, seed, cache, repeat, True)
 
 

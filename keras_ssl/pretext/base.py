@@ -15,6 +15,7 @@ from keras import ops
 from keras_ssl.augment import get as get_augment
 from keras_ssl.callbacks import StopOnNaN
 from keras_ssl.encoders import encoder_input_shape
+from keras_ssl.pretext._batches import full_batches, is_array
 from keras_ssl.utils import check_image_batch
 
 
@@ -76,10 +77,19 @@ class PretextModel(keras.Model):
     `compute_loss` (return the loss, update metrics), and list their constructor
     arguments in `get_config`.
 
+    Class attributes a subclass sets when its task depends on the batch:
+    `min_batch_size` (the smallest batch the task is defined on; smaller batches
+    raise, in graph mode too) and `needs_full_batches` (`fit` and `evaluate` drop a
+    short last batch, see `fit`).
+
     Args:
         encoder: a `keras.Model` mapping images in [0, 255] to `(batch, features)`.
         **kwargs: passed to `keras.Model`.
     """
+
+    min_batch_size = 1
+    needs_full_batches = False
+    _min_batch_reason = ""
 
     def __init__(self, encoder, **kwargs):
         super().__init__(**kwargs)
@@ -94,7 +104,34 @@ class PretextModel(keras.Model):
     def _prepare_images(self, images):
         """Checks a batch of images and casts it to float32 in [0, 255]."""
         check_image_batch(images, where=f"{self.__class__.__name__} input")
-        return ops.cast(images, "float32")
+        return self._check_batch_size(ops.cast(images, "float32"))
+
+    def _check_batch_size(self, images):
+        """Refuses a batch smaller than `min_batch_size`, at trace time or at run time."""
+        size = images.shape[0]
+        if size is not None:
+            if size < self.min_batch_size:
+                raise ValueError(self._batch_too_small(f"a batch of {size}"))
+            return images
+        if (
+            self.min_batch_size > 1
+            and keras.backend.backend() == "tensorflow"
+            and not keras.backend.is_keras_tensor(images)
+        ):
+            # TensorFlow traces `fit` with an unknown batch size: only the graph can tell.
+            from keras_ssl.pretext._tensorflow import assert_min_batch_size
+
+            message = self._batch_too_small("a smaller one")
+            return assert_min_batch_size(images, self.min_batch_size, message)
+        return images
+
+    def _batch_too_small(self, got: str) -> str:
+        return (
+            f"{self.__class__.__name__} needs at least {self.min_batch_size} images per batch "
+            f"({self._min_batch_reason}); got {got}. Use a larger batch size; a short last "
+            "batch is dropped from arrays and tf.data datasets by `fit`, or batch with "
+            "`drop_remainder=True`."
+        )
 
     def _fit_to_encoder(self, images):
         """Resizes images to the encoder's input size when it has a fixed one (e.g. 32 → 96)."""
@@ -149,13 +186,75 @@ class PretextModel(keras.Model):
         if self.built:
             self.optimizer.build(self.trainable_variables)
 
-    def fit(self, *args, callbacks=None, **kwargs):
-        """`keras.Model.fit`, with `StopOnNaN` added unless a NaN callback is already given."""
+    def fit(
+        self,
+        x=None,
+        y=None,
+        batch_size=None,
+        epochs=1,
+        verbose="auto",
+        callbacks=None,
+        validation_split=0.0,
+        validation_data=None,
+        shuffle=True,
+        sample_weight=None,
+        validation_batch_size=None,
+        **kwargs,
+    ):
+        """`keras.Model.fit`, guarded against NaN losses and, where the task needs it, short batches.
+
+        - `StopOnNaN` is put first among the callbacks, unless a NaN callback is
+          already given, so that training stops with `NaNLossError` before any other
+          callback saves a model with NaN weights.
+        - When the task depends on the batch (`needs_full_batches`, e.g. SimCLR), every
+          batch of an epoch is as large as the first: the images of arrays that do not
+          fill a last batch are left out (different ones every epoch when shuffling),
+          and a `tf.data.Dataset` whose batch size is not fixed skips its short
+          batches; a warning says so once. The same holds for `validation_data` and
+          `validation_split`. `PyDataset`s and generators are used as they are.
+
+        Arguments are those of `keras.Model.fit`.
+        """
         callbacks = list(callbacks or [])
         if not any(isinstance(c, (StopOnNaN, keras.callbacks.TerminateOnNaN)) for c in callbacks):
-            callbacks.append(StopOnNaN())
+            callbacks.insert(0, StopOnNaN())
         self._create_variables()
-        return super().fit(*args, callbacks=callbacks, **kwargs)
+        data = dict(x=x, y=y, sample_weight=sample_weight, batch_size=batch_size, shuffle=shuffle)
+        if self.needs_full_batches:
+            if validation_split and is_array(x):
+                data, validation_data = _split_arrays(data, validation_split)
+                validation_split = 0.0
+            if validation_data is not None:
+                validation_data = self._full_validation_batches(
+                    validation_data, validation_batch_size or batch_size
+                )
+                validation_batch_size = None
+            data = full_batches(self, **data)
+        return super().fit(
+            epochs=epochs,
+            verbose=verbose,
+            callbacks=callbacks,
+            validation_split=validation_split,
+            validation_data=validation_data,
+            validation_batch_size=validation_batch_size,
+            **data,
+            **kwargs,
+        )
+
+    def evaluate(self, x=None, y=None, batch_size=None, sample_weight=None, **kwargs):
+        """`keras.Model.evaluate`, without short batches where the task needs it (see `fit`)."""
+        data = dict(x=x, y=y, sample_weight=sample_weight, batch_size=batch_size)
+        if self.needs_full_batches:
+            data = full_batches(self, **data, shuffle=False)
+            del data["shuffle"]
+        return super().evaluate(**data, **kwargs)
+
+    def _full_validation_batches(self, validation_data, batch_size):
+        parts = validation_data if isinstance(validation_data, (tuple, list)) else [validation_data]
+        data = full_batches(self, *parts, batch_size=batch_size, shuffle=False)
+        if data["y"] is None and data["sample_weight"] is None:
+            return data["x"]
+        return data["x"], data["y"], data["sample_weight"]
 
     def _create_variables(self):
         """Creates the model's and the optimizer's variables before `fit` traces its step.
@@ -190,3 +289,12 @@ class PretextModel(keras.Model):
             if isinstance(value, dict) and "class_name" in value:
                 config[key] = keras.saving.deserialize_keras_object(value)
         return cls(**config)
+
+
+def _split_arrays(data: dict, validation_split: float):
+    """Keras' `validation_split` on arrays: the last fraction, before any shuffling."""
+    count = len(data["x"])
+    split = int(count * (1.0 - validation_split))
+    names = [name for name in ("x", "y", "sample_weight") if data[name] is not None]
+    validation = tuple(data[name][split:] for name in names)
+    return {**data, **{name: data[name][:split] for name in names}}, validation

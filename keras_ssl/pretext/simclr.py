@@ -9,6 +9,9 @@ from keras_ssl.heads import projection_head as build_projection_head
 from keras_ssl.losses import _check_temperature, contrastive_logits
 from keras_ssl.pretext.base import PretextModel, encoder_image_size, resolve_augment
 
+# "joint": both views in one 2N batch through encoder and head; "separate": two N batches.
+_VIEW_BATCHING = ("joint", "separate")
+
 
 @keras.saving.register_keras_serializable(package="keras_ssl")
 class SimCLR(PretextModel):
@@ -52,11 +55,26 @@ class SimCLR(PretextModel):
     ```
     """
 
+    min_batch_size = 2
+    needs_full_batches = True
+    _min_batch_reason = "each view is contrasted with the views of the other images"
+
     def __init__(
-        self, encoder, projection_head=None, augment=None, temperature: float = 0.1, **kwargs
+        self,
+        encoder,
+        projection_head=None,
+        augment=None,
+        temperature: float = 0.5,
+        view_batching: str = "separate",
+        **kwargs,
     ):
         super().__init__(encoder, **kwargs)
         self.temperature = _check_temperature(temperature)
+        if view_batching not in _VIEW_BATCHING:
+            raise ValueError(
+                f"`view_batching` must be one of {_VIEW_BATCHING}; got {view_batching!r}."
+            )
+        self.view_batching = view_batching
         if projection_head is None:
             projection_head = build_projection_head()
         self.projection_head = projection_head
@@ -72,23 +90,24 @@ class SimCLR(PretextModel):
 
     def make_views(self, images):
         """The two augmented views of a batch, stacked: shape (2N, height, width, 3)."""
+        return ops.concatenate(self._view_pair(images), axis=0)
+
+    def _view_pair(self, images):
         images = self._prepare_images(images)
-        if images.shape[0] is not None and images.shape[0] < 2:
-            raise ValueError(
-                "SimCLR needs at least 2 images per batch: each view is contrasted with the "
-                f"views of the other images; got a batch of {images.shape[0]}. "
-                "Use a larger batch size, and `drop_remainder=True` when batching."
-            )
         # Views are always augmented: they define the pretext task, in evaluation too.
-        views = ops.concatenate(
-            [self.augment(images, training=True), self.augment(images, training=True)], axis=0
-        )
-        return self._fit_to_encoder(views)
+        return [self._fit_to_encoder(self.augment(images, training=True)) for _ in range(2)]
+
+    def _project(self, views, training):
+        return self.projection_head(self._encode(views, training=training), training=training)
 
     def call(self, images, training=False):
         """Returns the projections of both views, shape (2N, output_dim): views a then b."""
-        features = self._encode(self.make_views(images), training=training)
-        return self.projection_head(features, training=training)
+        view_a, view_b = self._view_pair(images)
+        if self.view_batching == "joint":
+            return self._project(ops.concatenate([view_a, view_b], axis=0), training)
+        return ops.concatenate(
+            [self._project(view_a, training), self._project(view_b, training)], axis=0
+        )
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         z_a, z_b = ops.split(y_pred, 2, axis=0)
@@ -104,4 +123,5 @@ class SimCLR(PretextModel):
             "projection_head": self._serialize(self.projection_head),
             "augment": self._serialize(self.augment),
             "temperature": self.temperature,
+            "view_batching": self.view_batching,
         }

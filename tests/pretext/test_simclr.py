@@ -124,7 +124,7 @@ def test_standard_callbacks(tmp_path, cifar_small):
         (np.zeros((4, 32, 32, 1), "uint8"), r"1 channels\. Convert grayscale"),
         (np.zeros((4, 32, 32, 4), "uint8"), r"4 channels\. Drop the alpha"),
         (tf.fill((4, 32, 32, 3), "x"), r"numeric dtype"),
-        (np.zeros((1, 32, 32, 3), "uint8"), r"at least 2 images per batch: .* got a batch of 1"),
+        (np.zeros((1, 32, 32, 3), "uint8"), r"at least 2 images per batch \(each view .*\); got a batch of 1\."),
     ],
 )
 def test_bad_input_is_rejected(images, message):
@@ -194,6 +194,47 @@ JAX_SCRIPT = textwrap.dedent(
         assert all(np.isfinite(history["loss"])), history
         assert any(not np.allclose(a, b) for a, b in zip(before, after))
         print(type(model).__name__, "ok", sorted(history))
+
+    # The guards of `fit` under JAX, where every batch shape is traced on its own.
+    import warnings
+    from keras_ssl.callbacks import NaNLossError, StopOnNaN
+    simclr = keras_ssl.SimCLR(keras_ssl.encoders.small_cnn((16, 16, 3), 4, 2), augment="simclr")
+    simclr.compile(optimizer="adam")
+    small = images[:, :16, :16]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        simclr.fit(small[:33], batch_size=16, epochs=1, verbose=0)
+    assert int(simclr.optimizer.iterations) == 2
+    assert any("the 1 left over" in str(w.message) for w in caught)
+
+    class ShortLast(keras.utils.PyDataset):
+        def __len__(self):
+            return 2
+        def __getitem__(self, index):
+            return small[: 8 if index == 0 else 1]
+
+    try:
+        simclr.fit(ShortLast(), epochs=1, verbose=0)
+        raise AssertionError("a batch of 1 trained")
+    except ValueError as error:
+        assert "needs at least 2 images per batch" in str(error), error
+
+    class EpochEnds(keras.callbacks.Callback):
+        epochs = []
+        def on_epoch_end(self, epoch, logs=None):
+            self.epochs.append(epoch)
+
+    # StopOnNaN lets Keras dispatch batch ends asynchronously, and still names the batch.
+    assert keras.callbacks.CallbackList([StopOnNaN(), EpochEnds()])._async_train
+    x = small[:48].astype("float32")
+    x[24:32] = np.nan
+    try:
+        simclr.fit(x, batch_size=8, shuffle=False, epochs=2, verbose=0, callbacks=[EpochEnds()])
+        raise AssertionError("NaN loss not stopped")
+    except NaNLossError as error:
+        assert "loss became nan at epoch 1, batch 4" in str(error), error
+    assert EpochEnds.epochs == [], EpochEnds.epochs
+    print("guards ok")
     """
 )
 
@@ -209,6 +250,7 @@ def test_same_models_train_under_jax():
         "SimCLR ok ['contrastive_accuracy', 'contrastive_top5_accuracy', 'loss']" in result.stdout
     )
     assert "RotationPrediction ok ['loss', 'rotation_accuracy']" in result.stdout
+    assert "guards ok" in result.stdout
 
 
 def test_subclassed_encoder_works_with_an_explicit_augment(subclassed_encoder):
