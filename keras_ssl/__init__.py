@@ -2,7 +2,7 @@
 
 The names users type most are re-exported here; the subpackages hold the rest:
 `data`, `augment`, `encoders`, `heads`, `losses`, `pretext`, `finetune`,
-`evaluate`, `plots`, `callbacks`; `keras_ssl.experiments` holds the reproductions.
+`evaluate`, `plots`, `callbacks`, `resume`; `keras_ssl.experiments` holds the reproductions.
 
 Every name is imported on first use (see `keras_ssl._lazy`): `import keras_ssl` does
 not import Keras or TensorFlow, so the `keras-ssl` command starts at once.
@@ -25,6 +25,7 @@ __getattr__, __dir__, __all__ = attach(
         "losses",
         "plots",
         "pretext",
+        "resume",
     ],
     # `experiments` loads on use too, without being one of the names `import *` gives.
     attributes={"pretext": ["RotationPrediction", "SimCLR"], "experiments": []},

@@ -124,7 +124,10 @@ def test_standard_callbacks(tmp_path, cifar_small):
         (np.zeros((4, 32, 32, 1), "uint8"), r"1 channels\. Convert grayscale"),
         (np.zeros((4, 32, 32, 4), "uint8"), r"4 channels\. Drop the alpha"),
         (tf.fill((4, 32, 32, 3), "x"), r"numeric dtype"),
-        (np.zeros((1, 32, 32, 3), "uint8"), r"at least 2 images per batch \(each view .*\); got a batch of 1\."),
+        (
+            np.zeros((1, 32, 32, 3), "uint8"),
+            r"at least 2 images per batch \(each view .*\); got a batch of 1\.",
+        ),
     ],
 )
 def test_bad_input_is_rejected(images, message):
