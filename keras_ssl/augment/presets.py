@@ -1,5 +1,6 @@
 """Augmentation presets (SimCLR, Umeå report, rotation pretext) and the `get` registry."""
 
+import inspect
 from collections.abc import Callable
 
 import keras
@@ -31,11 +32,14 @@ def _jitter(strength: float, where: str, seed: int | None, **kwargs) -> ColorJit
 
 
 def simclr_augment(
-    image_size: int, jitter_strength: float = 0.5, seed: int | None = None
+    image_size: int,
+    jitter_strength: float = 0.5,
+    seed: int | None = None,
+    crop_scale: tuple[float, float] = (0.08, 1.0),
 ) -> AugmentPipeline:
     """The augmentation of SimCLR (Chen et al. 2020, Appendix A), on the whole batch.
 
-    In order: random resized crop to `image_size` (area 0.08–1, aspect 3/4–4/3) with
+    In order: random resized crop to `image_size` (area `crop_scale`, aspect 3/4–4/3) with
     horizontal flip (p = 0.5), colour jitter of strength s in random order with
     p = 0.8, grayscale with p = 0.2, and, only when `image_size >= 96` (SimCLR drops
     it for CIFAR-10), Gaussian blur with sigma 0.1–2.0 and a kernel of about 10 % of
@@ -47,6 +51,8 @@ def simclr_augment(
         jitter_strength: Colour jitter strength s in [0.5, 1]: SimCLR used 0.5 for
             CIFAR-10 and 1.0 for ImageNet.
         seed: Optional integer; each layer of the pipeline gets its own seed from it.
+        crop_scale: (min, max) area fraction of the crop, in (0, 1]. SimCLR's
+            (0.08, 1); a larger minimum makes an easier task for short runs at 32×32.
 
     Returns:
         An `AugmentPipeline` mapping [batch, h, w, 3] images in [0, 255] to float
@@ -62,10 +68,11 @@ def simclr_augment(
     """
     where = "simclr_augment"
     image_size = check_size("image_size", image_size, where)
+    crop_scale = check_range("crop_scale", crop_scale, 0.0, 1.0, where)
     seeds = _seeds(seed, 4)
     layers = [
         RandomResizedCrop(
-            image_size, image_size, scale=(0.08, 1.0), horizontal_flip=True, seed=seeds[0]
+            image_size, image_size, scale=crop_scale, horizontal_flip=True, seed=seeds[0]
         ),
         _jitter(jitter_strength, where, seeds[1], rate=0.8, grayscale_rate=0.2),
     ]
@@ -196,6 +203,7 @@ def get(
     name_or_layer: str | keras.layers.Layer,
     image_size: int | None = None,
     seed: int | None = None,
+    **preset_args,
 ) -> keras.layers.Layer:
     """Turns a preset name or a layer into an augmentation layer.
 
@@ -206,6 +214,8 @@ def get(
             "simclr", defaults to 96 for "umea", optional for "rotation" and "none"
             (they keep the input size when it is None).
         seed: Optional integer seed passed to the preset.
+        **preset_args: further arguments of the preset function, e.g.
+            `jitter_strength=1.0` or `crop_scale=(0.2, 1.0)` for "simclr".
 
     Returns:
         A Keras layer to call as `augment(images, training=True)`.
@@ -230,4 +240,11 @@ def get(
             "Received: image_size=None."
         )
     kwargs = {"seed": seed} if image_size is None else {"image_size": image_size, "seed": seed}
-    return _PRESETS[key](**kwargs)
+    preset = _PRESETS[key]
+    unknown = set(preset_args) - set(inspect.signature(preset).parameters) - {"image_size", "seed"}
+    if unknown:
+        raise ValueError(
+            f"Unknown argument(s) {sorted(unknown)} for the {key!r} augmentation; "
+            f"{preset.__name__} takes {list(inspect.signature(preset).parameters)}."
+        )
+    return preset(**kwargs, **preset_args)

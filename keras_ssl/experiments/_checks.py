@@ -127,6 +127,18 @@ def check_optimizer(name: str) -> None:
         ) from None
 
 
+def check_augment_args(name: str, image_size: int, args: dict) -> None:
+    """Builds the augmentation once, so that a bad argument fails with the key named."""
+    if not args:
+        return
+    from keras_ssl import augment
+
+    try:
+        augment.get(name, image_size=image_size, seed=0, **args)
+    except (ValueError, TypeError) as error:
+        raise ConfigError(f"`pretrain.augment_args` for {name!r}: {error}") from None
+
+
 def check_encoder_args(encoder: str, args: dict) -> None:
     reserved = {"input_shape", "weights"} & set(args)
     if reserved:

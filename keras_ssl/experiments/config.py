@@ -28,6 +28,7 @@ import yaml
 from keras_ssl.data.splits import UMEA_FRACTIONS
 from keras_ssl.experiments._checks import (
     ConfigError,
+    check_augment_args,
     check_encoder_args,
     check_fractions,
     check_int,
@@ -107,6 +108,7 @@ class PretrainSettings:
             None (random, `weights=None`) or a weights file path.
         image_size: the encoder's input side; images are resized to it on the device.
         augment: augmentation preset for the views (`keras_ssl.augment.available()`).
+        augment_args: more arguments of the preset (e.g. `crop_scale` of "simclr").
         projection_dims: (hidden, output) units of the projection head (SimCLR).
         temperature: NT-Xent temperature (SimCLR).
         epochs: pretraining epochs.
@@ -121,6 +123,7 @@ class PretrainSettings:
     weights: tuple[str | None, ...] = ("imagenet", None)
     image_size: int = 96
     augment: str = "umea"
+    augment_args: dict[str, Any] = field(default_factory=dict)
     projection_dims: tuple[int, int] = (256, 128)
     temperature: float = 0.5
     epochs: int = 75
@@ -156,6 +159,16 @@ class PretrainSettings:
         for dim in dims:
             check_int(dim, "pretrain.projection_dims")
         check_int(self.image_size, "pretrain.image_size", minimum=8)
+        if not isinstance(self.augment_args, Mapping):
+            raise ConfigError(
+                f"`pretrain.augment_args` must be a mapping; got {self.augment_args!r}."
+            )
+        # Tuples as lists: the form the arguments take after a YAML or JSON round trip.
+        augment_args = {
+            k: list(v) if isinstance(v, tuple) else v for k, v in self.augment_args.items()
+        }
+        object.__setattr__(self, "augment_args", augment_args)
+        check_augment_args(self.augment, self.image_size, self.augment_args)
         check_int(self.epochs, "pretrain.epochs")
         check_int(self.batch_size, "pretrain.batch_size", minimum=2)
         for name in ("temperature", "learning_rate"):

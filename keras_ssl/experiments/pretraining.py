@@ -55,7 +55,9 @@ def build_pretext_model(config: PretrainSettings, weights: str | None, seed: int
     from keras_ssl.pretext import RotationPrediction, SimCLR
 
     encoder = build_encoder(config, weights)
-    views = augment.get(config.augment, image_size=config.image_size, seed=seed)
+    views = augment.get(
+        config.augment, image_size=config.image_size, seed=seed, **config.augment_args
+    )
     if config.method == "simclr":
         head = heads.projection_head(*config.projection_dims)
         model = SimCLR(encoder, head, views, temperature=config.temperature)

@@ -389,7 +389,9 @@ class _Runner:
             for w in self.config.pretrain.weights
         }
         pre = self.config.pretrain
-        views = augment.get(pre.augment, image_size=pre.image_size, seed=self.config.seed)
+        views = augment.get(
+            pre.augment, image_size=pre.image_size, seed=self.config.seed, **pre.augment_args
+        )
         report.write_figures(
             self.folder.path, self.config, metrics, logs, (self.train[0][:256], views)
         )

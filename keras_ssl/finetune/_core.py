@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import keras
+import numpy as np
 
 from keras_ssl.callbacks import StopOnNaN
 from keras_ssl.finetune._inputs import (
@@ -182,12 +183,26 @@ def build_model(encoder, num_classes, config: FinetuneConfig, input_shape, augme
 def fit_kwargs(train: LabeledData, val: LabeledData, config: FinetuneConfig) -> dict:
     kwargs = {"epochs": config.epochs}
     if train.is_arrays:
-        kwargs["x"], kwargs["y"] = arrays(train, config)
+        kwargs["x"], kwargs["y"] = arrays(_fill_epoch(train, config), config)
         kwargs["batch_size"] = config.batch_size
     else:  # `fit` cannot shuffle a dataset: it comes shuffled, or not
         kwargs["x"], kwargs["shuffle"] = train.dataset, False
     kwargs["validation_data"] = arrays(val, config) if val.is_arrays else val.dataset
     return kwargs
+
+
+def _fill_epoch(train: LabeledData, config: FinetuneConfig) -> LabeledData:
+    """`train` repeated to `config.min_steps_per_epoch` batches, if it is smaller.
+
+    Every image appears the same number of times, give or take one; `fit` shuffles
+    the whole epoch.
+    """
+    if config.min_steps_per_epoch is None:
+        return train
+    wanted = config.min_steps_per_epoch * config.batch_size
+    if len(train) >= wanted:
+        return train
+    return train.subset(np.resize(np.arange(len(train)), wanted))
 
 
 def arrays(data: LabeledData, config: FinetuneConfig):

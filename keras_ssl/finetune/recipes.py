@@ -39,6 +39,12 @@ class FinetuneConfig:
         monitor: the validation quantity early stopping and the learning-rate schedule
             watch, e.g. "val_accuracy", "val_loss", "val_auc" (multi-label).
         patience: epochs without improvement before stopping; None trains all `epochs`.
+        min_steps_per_epoch: with array inputs, an epoch is at least this many steps:
+            a label set smaller than `min_steps_per_epoch * batch_size` is repeated
+            (reshuffled every pass) to fill the epoch, so that validation, early
+            stopping and the learning-rate schedule act every so many steps rather
+            than every 1-2 steps at 1 % of the labels. None (the default) keeps one
+            pass over the data per epoch. Datasets are used as given.
         restore_best_weights: return the weights of the best epoch of `monitor`, not
             the last (with or without early stopping).
         reduce_lr_factor: factor the learning rate is multiplied by on a plateau of
@@ -74,6 +80,7 @@ class FinetuneConfig:
     dropout: float = 0.5
     monitor: str = "val_accuracy"
     patience: int | None = 4
+    min_steps_per_epoch: int | None = None
     restore_best_weights: bool = True
     reduce_lr_factor: float | None = 0.5
     reduce_lr_patience: int = 2
@@ -90,6 +97,8 @@ class FinetuneConfig:
         _check_int(self.reduce_lr_patience, "reduce_lr_patience", minimum=0)
         if self.patience is not None:
             _check_int(self.patience, "patience", minimum=0)
+        if self.min_steps_per_epoch is not None:
+            _check_int(self.min_steps_per_epoch, "min_steps_per_epoch", minimum=1)
         if self.freeze_first != FREEZE_ALL:
             _check_int(self.freeze_first, "freeze_first", minimum=0, extra="or 'all'")
         _check_number(self.learning_rate, "learning_rate", low=0.0)

@@ -76,6 +76,7 @@ def test_recipe_overrides_and_config_round_trip():
         ({"monitor": "accuracy"}, r"`monitor` must name a validation metric .* got 'accuracy'"),
         ({"reduce_lr_factor": 1.5}, r"`reduce_lr_factor` must be a number in \(0.0, 1.0\)"),
         ({"cache_features": True}, r"`cache_features=True` needs `freeze_first='all'`"),
+        ({"min_steps_per_epoch": 0}, r"`min_steps_per_epoch` must be an integer >= 1; got 0"),
         ({"colour": 1}, r"Unknown recipe field\(s\) \['colour'\]"),
     ],
 )
@@ -118,6 +119,51 @@ def test_frozen_layers_do_not_change_and_the_others_do(cifar_small):
             assert not any(same), layer.name
     assert result.epochs_run == 2 and result.train_size == 300
     assert set(result.history) >= {"loss", "accuracy", "val_accuracy", "val_top3_accuracy"}
+
+
+class SeenImages(keras.callbacks.Callback):
+    """Counts the training steps of every epoch."""
+
+    def on_train_begin(self, logs=None):
+        self.steps = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.steps.append(0)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.steps[-1] += 1
+
+
+@pytest.mark.parametrize("recipe", ["full", "linear_probe"])
+def test_small_label_sets_fill_min_steps_per_epoch(cifar_small, recipe):
+    (images, labels), val = _split(cifar_small, per_class_train=2)  # 20 labels
+    seen = SeenImages()
+    result = finetune.finetune(
+        _tiny(), (images, labels), val, 10,
+        get_recipe(recipe, epochs=2, patience=None, batch_size=8, min_steps_per_epoch=5),
+        callbacks=[seen], verbose=0, seed=0,
+    )  # fmt: skip
+    assert seen.steps == [5, 5]  # 20 labels would make 3 steps of 8; repeated to 40
+    assert result.train_size == 20 and result.epochs_run == 2
+    # A label set already large enough keeps one pass per epoch.
+    seen_large = SeenImages()
+    finetune.finetune(
+        _tiny(), (images, labels), val, 10,
+        get_recipe(recipe, epochs=1, patience=None, batch_size=4, min_steps_per_epoch=3),
+        callbacks=[seen_large], verbose=0, seed=0,
+    )  # fmt: skip
+    assert seen_large.steps == [5]
+
+
+def test_filled_epochs_use_every_image_equally():
+    from keras_ssl.finetune._core import _fill_epoch
+    from keras_ssl.finetune._inputs import LabeledData
+
+    labels = np.arange(7)
+    data = LabeledData(labels=labels, images=np.zeros((7, 32, 32, 3), "uint8"))
+    filled = _fill_epoch(data, get_recipe("full", batch_size=4, min_steps_per_epoch=5))
+    counts = np.bincount(filled.labels, minlength=7)
+    assert len(filled) == 20 and counts.max() - counts.min() <= 1 and counts.min() == 2
 
 
 def test_early_stopping_restores_the_best_epoch(cifar_small):
