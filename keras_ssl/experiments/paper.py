@@ -16,8 +16,6 @@ TABLE_1 = {0.01: 66.76, 0.05: 80.12, 0.1: 82.93, 0.2: 86.45, 0.3: 87.81, 0.5: 89
 # Table 1, last row: "100% (Supervised only)".
 SUPERVISED_100 = 91.19
 
-SUPERVISED_ROW = "100% (Supervised only)"
-
 
 def paper_accuracy(fraction: float, baseline: bool = False) -> float:
     """The report's accuracy (%) for a fraction (NaN where it has none).

@@ -200,6 +200,15 @@ def test_overrides_parse_yaml_values_and_reject_unknown_keys():
         ("pretrain.optimizer=adamx", r"Unknown optimizer 'adamx'"),
         ("pretrain.weights=[imagenet]", r"Encoder 'small_cnn' has no pretrained weights"),
         ("pretrain.encoder_args.alpha=1.0", r"\['alpha'\] are not arguments of small_cnn"),
+        (
+            "pretrain.augment_args.crop=0.2",
+            r"`pretrain.augment_args` for 'umea': Unknown argument\(s\) \['crop'\] for the "
+            r"'umea' augmentation; umea_augment takes",
+        ),
+        (
+            "pretrain.augment_args.crop_scale=[0.5, 2.0]",
+            r"`pretrain.augment_args` for 'umea': .*crop_scale",
+        ),
         ("pretrain.epochs=0", r"`pretrain.epochs` must be an integer >= 1; got 0"),
         ("pretrain.temperature=-1", r"`pretrain.temperature` must be a number > 0; got -1"),
         ("finetune.fractions=[0.1, 1.5]", r"every fraction must lie in \(0, 1\]; got 1.5"),
@@ -207,6 +216,10 @@ def test_overrides_parse_yaml_values_and_reject_unknown_keys():
         ("finetune.fractions=[0.1, 0.1]", r"duplicates: \[0.1\]"),
         ("finetune.fractions=[]", r"`finetune.fractions` is empty"),
         ("finetune.recipe=fancy", r"Unknown recipe 'fancy'"),
+        (
+            "finetune.recipe_overrides.min_steps_per_epoch=0",
+            r"`min_steps_per_epoch` must be an integer >= 1; got 0",
+        ),
         ("finetune.recipe_overrides.lr=1", r"Unknown recipe field\(s\) \['lr'\]"),
         ("data.test=0", r"`data.test` is 0"),
         ("data.test=1.5", r"`data.test` as a fraction must lie in \[0, 1\); got 1.5"),
@@ -229,6 +242,6 @@ def test_check_fractions_sorts_and_differences_name_dotted_keys():
     assert check_fractions([1.0, 0.01]) == (0.01, 1.0)
     old, new = ExperimentConfig().get_config(), profile("cpu-small").get_config()
     changed = differences(old, new)
-    assert "pretrain.epochs: 75 -> 8" in changed
+    assert "pretrain.epochs: 75 -> 20" in changed
     assert "data.max_images: None -> 10000" in changed
     assert not differences(old, old)
