@@ -28,7 +28,42 @@ def _with_stride_one_stem(backbone: keras.Model) -> keras.Model:
     return clone
 
 
-@register("mobilenet_v2")
+# Number of countable layers (`keras_ssl.finetune.countable_layers`: the input counted,
+# the preprocessing not) up to and including the last layer of each part of
+# `keras.applications.MobileNetV2`; the same for every alpha, input size and stem.
+# "stem" is Conv1 -> BN -> ReLU6; "block_0" is the block Keras names "expanded_conv".
+# The Umeå report's 100 frozen layers are "block_10" (98) plus block_11's expansion
+# convolution and its BatchNorm: no block ends at layer 100.
+FREEZE_POINTS = {
+    "stem": 4,
+    "block_0": 9,
+    **{
+        f"block_{index}": end
+        for index, end in enumerate(
+            (18, 27, 36, 45, 54, 63, 72, 81, 90, 98, 107, 116, 125, 134, 143, 151), start=1
+        )
+    },
+}
+
+
+def _make_divisible(value: float, divisor: int = 8) -> int:
+    """`keras.applications.mobilenet_v2._make_divisible`: channels rounded to a multiple of 8."""
+    rounded = max(divisor, int(value + divisor / 2) // divisor * divisor)
+    return rounded + divisor if rounded < 0.9 * value else rounded
+
+
+def feature_size(alpha: float = 1.0, **_) -> int:
+    """MobileNetV2's last convolution has 1280 channels, widened (never narrowed) by alpha > 1."""
+    return _make_divisible(1280 * alpha) if alpha > 1.0 else 1280
+
+
+@register(
+    "mobilenet_v2",
+    feature_size=feature_size,
+    input_size=224,
+    weights=(None, "imagenet"),
+    freeze_points=FREEZE_POINTS,
+)
 def mobilenet_v2(
     input_shape: tuple[int, int, int] = (96, 96, 3),
     weights: str | None = None,
@@ -45,7 +80,10 @@ def mobilenet_v2(
     input, the rescaling and then MobileNetV2's layers in order. The rescaling is
     not counted by `keras_ssl.finetune.freeze_first`, so `freeze_first(encoder, 100)`
     freezes the layers `keras.applications.MobileNetV2(...).layers[:100]`, as in the
-    Umeå report.
+    Umeå report. Named freeze points (`keras_ssl.encoders.info("mobilenet_v2").points()`)
+    end after the stem ("stem", 4 layers) or a block ("block_0" … "block_16"); the
+    report's 100 layers are "block_10" (98 layers) plus block_11's expansion
+    convolution and its BatchNorm.
 
     Args:
         input_shape: (height, width, 3); >= 32 pixels. 96×96 as in the Umeå report.

@@ -9,7 +9,18 @@ from keras_ssl.encoders.common import check_input_shape
 from keras_ssl.encoders.registry import register
 
 
-@register("small_cnn")
+def freeze_points(depth: int = 3, **_) -> dict[str, int]:
+    """ "block_0" … : the countable layers up to the end of each block (input, 4 per block)."""
+    return {f"block_{block}": 1 + 4 * (block + 1) for block in range(depth)}
+
+
+@register(
+    "small_cnn",
+    feature_size=lambda width=32, depth=3, **_: width * 2 ** (depth - 1),
+    input_size=32,
+    weights=(None,),
+    freeze_points=freeze_points,
+)
 def small_cnn(
     input_shape: tuple[int, int, int] = (32, 32, 3),
     width: int = 32,
@@ -21,7 +32,8 @@ def small_cnn(
 
     Takes images in [0, 255] (scaled to [0, 1] inside) and returns the global average
     of the last feature map. With the defaults it has ~0.3 M parameters and trains
-    ~20× faster than MobileNetV2 on a CPU.
+    ~20× faster than MobileNetV2 on a CPU. Its named freeze points "block_0",
+    "block_1", … end after each block's pooling layer.
 
     Args:
         input_shape: (height, width, 3), at least 2**depth pixels.
