@@ -1,7 +1,21 @@
-"""Pretext models, one file per method. Each is a `keras.Model` trained with `fit`."""
+"""Pretext models, one file per method. Each is a `keras.Model` trained with `fit`.
+
+Methods register themselves by name: `get("simclr", encoder, **method_args)`,
+`available()`, `method_arguments(name)`, `describe(name)`.
+"""
 
 from keras_ssl.pretext.base import PretextModel
+from keras_ssl.pretext.registry import available, describe, get, method_arguments, register
 from keras_ssl.pretext.rotation import RotationPrediction
 from keras_ssl.pretext.simclr import SimCLR
 
-__all__ = ["PretextModel", "RotationPrediction", "SimCLR"]
+__all__ = [
+    "PretextModel",
+    "RotationPrediction",
+    "SimCLR",
+    "available",
+    "describe",
+    "get",
+    "method_arguments",
+    "register",
+]

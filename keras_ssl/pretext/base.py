@@ -77,6 +77,13 @@ class PretextModel(keras.Model):
     `compute_loss` (return the loss, update metrics), and list their constructor
     arguments in `get_config`.
 
+    Class attributes every subclass sets: `monitor` (the logged metric that says
+    how well the pretext task is solved, e.g. "contrastive_accuracy"),
+    `monitor_mode` ("max" or "min"), `loss_name` (a label for plots) and
+    `config_exclude` (constructor arguments that take layers, left out of
+    `keras_ssl.pretext.method_arguments`). A method file registers its class with
+    `@keras_ssl.pretext.register("name")`.
+
     Class attributes a subclass sets when its task depends on the batch:
     `min_batch_size` (the smallest batch the task is defined on; smaller batches
     raise, in graph mode too) and `needs_full_batches` (`fit` and `evaluate` drop a
@@ -89,6 +96,13 @@ class PretextModel(keras.Model):
 
     min_batch_size = 1
     needs_full_batches = False
+    # The metric, as `fit` logs it, that says how well the pretext task is solved, and
+    # whether larger is better; what the loss is called in plots; the constructor
+    # arguments that take objects (layers) and so cannot come from a config file.
+    monitor = "loss"
+    monitor_mode = "min"
+    loss_name = "pretext loss"
+    config_exclude: tuple[str, ...] = ()
     _min_batch_reason = ""
 
     def __init__(self, encoder, **kwargs):

@@ -7,10 +7,12 @@ from keras import ops
 
 from keras_ssl.heads import rotation_head
 from keras_ssl.pretext.base import PretextModel, encoder_image_size, resolve_augment
+from keras_ssl.pretext.registry import register
 
 _MODES = ("all", "random")
 
 
+@register("rotation")
 @keras.saving.register_keras_serializable(package="keras_ssl")
 class RotationPrediction(PretextModel):
     """Rotation pretext model: the encoder learns to tell how an image was rotated.
@@ -24,12 +26,15 @@ class RotationPrediction(PretextModel):
     Args:
         encoder: a `keras.Model` mapping images in [0, 255] to `(batch, features)`.
         head: classifier over the 4 rotations, outputting logits; None builds
-            `keras_ssl.heads.rotation_head()` (Dense 128 ReLU → Dense 4).
+            `keras_ssl.heads.rotation_head(hidden_dim=head_units)` (Dense 128 ReLU →
+            Dense 4 by default).
         augment: augmentation applied before rotating (a layer, a preset name such
             as "rotation", or None for none). Avoid vertical flips: they turn one
             rotation into another.
         mode: "all" or "random" (see above).
         seed: seed of the per-image rotation draw in "random" mode.
+        head_units: width of the hidden ReLU layer of the head built when `head` is
+            None; None for a linear head.
         **kwargs: passed to `keras.Model`.
 
     Example:
@@ -41,15 +46,28 @@ class RotationPrediction(PretextModel):
     ```
     """
 
+    monitor = "rotation_accuracy"
+    monitor_mode = "max"
+    loss_name = "rotation cross-entropy"
+    config_exclude = ("head",)
+
     def __init__(
-        self, encoder, head=None, augment=None, mode: str = "all", seed: int | None = None, **kwargs
+        self,
+        encoder,
+        head=None,
+        augment=None,
+        mode: str = "all",
+        seed: int | None = None,
+        head_units: int | None = 128,
+        **kwargs,
     ):
         super().__init__(encoder, **kwargs)
         if mode not in _MODES:
             raise ValueError(f"`mode` must be one of {_MODES}; got {mode!r}.")
         self.mode = mode
         self.seed = seed
-        self.head = rotation_head() if head is None else head
+        self.head_units = head_units
+        self.head = rotation_head(hidden_dim=head_units) if head is None else head
         self.augment = resolve_augment(augment, image_size=encoder_image_size(self.encoder))
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.rotation_accuracy = keras.metrics.SparseCategoricalAccuracy(name="rotation_accuracy")
@@ -98,4 +116,5 @@ class RotationPrediction(PretextModel):
             "augment": self._serialize(self.augment),
             "mode": self.mode,
             "seed": self.seed,
+            "head_units": self.head_units,
         }

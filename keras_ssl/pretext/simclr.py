@@ -8,11 +8,13 @@ from keras import ops
 from keras_ssl.heads import projection_head as build_projection_head
 from keras_ssl.losses import _check_temperature, contrastive_logits
 from keras_ssl.pretext.base import PretextModel, encoder_image_size, resolve_augment
+from keras_ssl.pretext.registry import register
 
 # "joint": both views in one 2N batch through encoder and head; "separate": two N batches.
 _VIEW_BATCHING = ("joint", "separate")
 
 
+@register("simclr")
 @keras.saving.register_keras_serializable(package="keras_ssl")
 class SimCLR(PretextModel):
     """SimCLR pretraining model: encoder + projection head trained with NT-Xent.
@@ -32,11 +34,16 @@ class SimCLR(PretextModel):
         encoder: a `keras.Model` mapping images in [0, 255] to `(batch, features)`,
             e.g. `keras_ssl.encoders.mobilenet_v2()`.
         projection_head: the projection MLP; None builds
-            `keras_ssl.heads.projection_head()` (Dense 256 → BN → Dense 128).
+            `keras_ssl.heads.projection_head(*projection_dims)`.
         augment: the augmentation layer applied to make each view, or a preset
             name ("simclr", "umea"); None means "simclr" at the encoder's input size.
             Its output size must match the encoder's input.
         temperature: NT-Xent temperature tau, > 0.
+        view_batching: "separate" (each view is its own batch through the encoder, so
+            BatchNorm statistics are per view) or "joint" (one batch of 2N).
+        projection_dims: `(hidden_dim, output_dim)` of the projection head built
+            when `projection_head` is None: Dense(hidden, ReLU) → BN → Dense(output).
+            The Umeå report's (256, 128) by default.
         **kwargs: passed to `keras.Model` (e.g. `name`).
 
     Example:
@@ -55,6 +62,10 @@ class SimCLR(PretextModel):
     ```
     """
 
+    monitor = "contrastive_accuracy"
+    monitor_mode = "max"
+    loss_name = "NT-Xent loss"
+    config_exclude = ("projection_head",)
     min_batch_size = 2
     needs_full_batches = True
     _min_batch_reason = "each view is contrasted with the views of the other images"
@@ -66,6 +77,7 @@ class SimCLR(PretextModel):
         augment=None,
         temperature: float = 0.5,
         view_batching: str = "separate",
+        projection_dims=(256, 128),
         **kwargs,
     ):
         super().__init__(encoder, **kwargs)
@@ -75,8 +87,9 @@ class SimCLR(PretextModel):
                 f"`view_batching` must be one of {_VIEW_BATCHING}; got {view_batching!r}."
             )
         self.view_batching = view_batching
+        self.projection_dims = _check_projection_dims(projection_dims)
         if projection_head is None:
-            projection_head = build_projection_head()
+            projection_head = build_projection_head(*self.projection_dims)
         self.projection_head = projection_head
         if augment is None:
             augment = "simclr"
@@ -124,4 +137,19 @@ class SimCLR(PretextModel):
             "augment": self._serialize(self.augment),
             "temperature": self.temperature,
             "view_batching": self.view_batching,
+            "projection_dims": list(self.projection_dims),
         }
+
+
+def _check_projection_dims(dims) -> tuple[int, int]:
+    """`(hidden_dim, output_dim)` as a tuple of two positive integers (a YAML list works)."""
+    if (
+        not isinstance(dims, (tuple, list))
+        or len(dims) != 2
+        or any(isinstance(d, bool) or not isinstance(d, int) or d < 1 for d in dims)
+    ):
+        raise ValueError(
+            "`projection_dims` must be (hidden_dim, output_dim), two positive integers such as "
+            f"[256, 128]; got {dims!r}."
+        )
+    return tuple(dims)
