@@ -7,6 +7,7 @@ from keras_ssl.finetune.models import (
     countable_layers,
     freeze_first,
     linear_probe,
+    resolve_freeze,
 )
 from keras_ssl.finetune.probe import linear_probe_features
 from keras_ssl.finetune.recipes import FinetuneConfig, available_recipes, get_recipe
@@ -27,5 +28,6 @@ __all__ = [
     "label_efficiency_sweep",
     "linear_probe",
     "linear_probe_features",
+    "resolve_freeze",
     "supervised_baseline",
 ]

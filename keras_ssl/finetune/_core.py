@@ -16,7 +16,7 @@ from keras_ssl.finetune._inputs import (
     check_num_classes,
     labeled_data,
 )
-from keras_ssl.finetune.models import classifier, copy_encoder, countable_layers
+from keras_ssl.finetune.models import classifier, copy_encoder, countable_layers, resolve_freeze
 from keras_ssl.finetune.recipes import FinetuneConfig
 from keras_ssl.resume import ResumableTraining
 
@@ -89,15 +89,19 @@ def checked_inputs(encoder, train_data, val_data, num_classes, config: FinetuneC
 def check_encoder(encoder, config: FinetuneConfig) -> None:
     if not isinstance(encoder, keras.Model):
         raise ValueError(f"`encoder` must be a keras.Model; got {type(encoder).__name__}.")
-    if isinstance(config.freeze_first, int):
-        layers = len(countable_layers(encoder))
-        if config.freeze_first > layers:
-            raise ValueError(
-                f"Recipe {config.name!r} freezes the first {config.freeze_first} layers but "
-                f"encoder {encoder.name!r} has only {layers} (preprocessing not counted). Pass "
-                f"freeze_first <= {layers} (e.g. get_recipe({config.name!r}, freeze_first=...)), "
-                "0 to train all layers, or 'all' for a linear probe."
-            )
+    freeze = config.freeze_first
+    layers = len(countable_layers(encoder))
+    if isinstance(freeze, int) and not isinstance(freeze, bool) and freeze > layers:
+        raise ValueError(
+            f"Recipe {config.name!r} freezes the first {freeze} layers but "
+            f"encoder {encoder.name!r} has only {layers} (preprocessing not counted). Pass "
+            f"freeze_first <= {layers} (e.g. get_recipe({config.name!r}, freeze_first=...)), "
+            "0 to train all layers, or 'all' for a linear probe."
+        )
+    try:
+        resolve_freeze(encoder, freeze)
+    except ValueError as error:
+        raise ValueError(f"Recipe {config.name!r}, field `freeze_first`: {error}") from None
 
 
 def metrics(num_classes: int, multi_label: bool) -> list[keras.metrics.Metric]:

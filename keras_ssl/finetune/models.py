@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import keras
 
-from keras_ssl.encoders import encoder_input_shape
+from keras_ssl.encoders import encoder_input_shape, registered_name
+from keras_ssl.encoders import info as encoder_info
 from keras_ssl.heads import classification_head
 
 # Weightless preprocessing that keras_ssl encoders put in front of the backbone. Not
@@ -27,7 +28,92 @@ def countable_layers(model: keras.Model) -> list[keras.layers.Layer]:
     return result
 
 
-def freeze_first(model: keras.Model, n: int) -> list[keras.layers.Layer]:
+FREEZE_ALL = "all"
+
+
+def resolve_freeze(
+    encoder: keras.Model, freeze: int | float | str, encoder_name: str | None = None
+) -> int | str:
+    """The number of encoder layers a `freeze_first` setting freezes, or "all".
+
+    Layers are counted as `countable_layers` counts them. Accepted settings:
+
+    - an int: that many layers (0 trains everything);
+    - "all": the whole encoder (a linear probe);
+    - a float in [0, 1]: that fraction of the layers, `round(fraction * layers)`
+      (a YAML `1.0` is a fraction, `1` a layer count);
+    - a freeze-point name of the encoder's registry entry, e.g. "block_12" for
+      `mobilenet_v2` or "block_1" for `small_cnn` (`keras_ssl.encoders.info(name).points()`).
+
+    For a point name the encoder's registered name is `encoder_name` if given, else
+    the model's name: the builders name their models `"<registered name>_encoder"`
+    by default, and copies and saved-and-loaded encoders keep that name
+    (`keras_ssl.encoders.registered_name`). Pass `encoder_name` for a renamed one.
+    Points are those of the builder's default arguments that fit in this encoder
+    (a `small_cnn` deeper than the default has no names for its extra blocks).
+
+    Args:
+        encoder: the encoder to be frozen.
+        freeze: the setting, as above.
+        encoder_name: the encoder's registered name, to look its freeze points up.
+
+    Returns:
+        An int in [0, number of countable layers], or "all".
+
+    Raises:
+        ValueError: for a bad value, too many layers, or an unknown point (the
+            message lists the encoder's points).
+
+    Example:
+
+    >>> encoder = keras_ssl.encoders.small_cnn(depth=3)
+    >>> resolve_freeze(encoder, "block_1"), resolve_freeze(encoder, 0.5)
+    (9, 7)
+    """
+    count = len(countable_layers(encoder))
+    if freeze == FREEZE_ALL:
+        return FREEZE_ALL
+    if isinstance(freeze, bool) or not isinstance(freeze, (int, float, str)):
+        raise ValueError(FREEZE_FORMS + f"; got {freeze!r}.")
+    if isinstance(freeze, str):
+        points = _freeze_points(encoder, encoder_name, count)
+        if freeze not in points:
+            listed = ", ".join(points) or "none"
+            raise ValueError(
+                f"Unknown freeze point {freeze!r} for encoder {encoder.name!r}; its freeze "
+                f"points are: {listed}."
+            )
+        return points[freeze]
+    if isinstance(freeze, float):
+        if not 0.0 <= freeze <= 1.0:
+            raise ValueError(f"A fraction of layers to freeze must be in [0, 1]; got {freeze!r}.")
+        return round(freeze * count)
+    if freeze < 0 or freeze > count:
+        raise ValueError(
+            f"Cannot freeze the first {freeze} layers: {encoder.name!r} has {count} layers "
+            f"(preprocessing not counted). Use 0 <= freeze_first <= {count}, or 'all'."
+        )
+    return freeze
+
+
+FREEZE_FORMS = (
+    "`freeze_first` must be an integer >= 0 or 'all', a fraction in [0, 1] or a "
+    "freeze-point name such as 'block_12'"
+)
+
+
+def _freeze_points(encoder: keras.Model, encoder_name: str | None, count: int) -> dict[str, int]:
+    name = encoder_name or registered_name(encoder)
+    if name is None:
+        raise ValueError(
+            f"Cannot look up freeze points: encoder {encoder.name!r} is not named after a "
+            "registered encoder (keras_ssl.encoders.available()); pass its registered name as "
+            "`encoder_name`, or give `freeze_first` as a number of layers or a fraction."
+        )
+    return {point: n for point, n in encoder_info(name).points().items() if n <= count}
+
+
+def freeze_first(model: keras.Model, n: int | float | str) -> list[keras.layers.Layer]:
     """Freezes the first `n` layers of `model` and makes the rest trainable.
 
     Layers are counted in `model.layers` order, nested models expanded and
@@ -40,7 +126,8 @@ def freeze_first(model: keras.Model, n: int) -> list[keras.layers.Layer]:
 
     Args:
         model: the model (or encoder) to freeze.
-        n: number of layers to freeze, 0 <= n <= number of countable layers.
+        n: number of layers to freeze, 0 <= n <= number of countable layers; or
+            "all", a fraction or a freeze-point name (see `resolve_freeze`).
 
     Returns:
         The frozen layers.
@@ -54,6 +141,9 @@ def freeze_first(model: keras.Model, n: int) -> list[keras.layers.Layer]:
     (100, False)
     """
     layers = countable_layers(model)
+    if isinstance(n, (float, str)):
+        n = resolve_freeze(model, n)
+        n = len(layers) if n == FREEZE_ALL else n
     if isinstance(n, bool) or not isinstance(n, int) or n < 0:
         raise ValueError(f"`n` (layers to freeze) must be an integer >= 0; got {n!r}.")
     if n > len(layers):
@@ -102,25 +192,29 @@ def copy_encoder(encoder: keras.Model, name: str | None = None) -> keras.Model:
 def classifier(
     encoder: keras.Model,
     num_classes: int,
-    freeze_first: int | None = 100,
+    freeze_first: int | float | str | None = 0,
     dropout: float = 0.5,
     activation: str = "softmax",
     input_shape: tuple[int, int, int] | None = None,
     name: str = "classifier",
+    encoder_name: str | None = None,
 ) -> keras.Model:
     """Encoder + Dropout + Dense classifier for fine-tuning (Umeå §2.4.2).
 
     Args:
         encoder: the (pretrained) encoder; used as is, not copied (see `copy_encoder`).
         num_classes: number of classes (or attributes, with `activation="sigmoid"`).
-        freeze_first: number of encoder layers to freeze (see `freeze_first`); 0 or
-            None trains everything.
+        freeze_first: encoder layers to freeze: a number, "all", a fraction or a
+            freeze-point name (see `resolve_freeze`); 0 or None trains everything.
+            The Umeå report froze 100 MobileNetV2 layers.
         dropout: dropout rate before the output layer.
         activation: "softmax" for single-label, "sigmoid" for multi-label outputs.
         input_shape: shape of the images the classifier takes, if different from the
             encoder's input; they are resized to it inside the model (e.g. CIFAR-10's
             32×32 to a 96×96 encoder, as in the Umeå report).
         name: the model name.
+        encoder_name: the encoder's registered name, to look a freeze-point name up
+            (see `resolve_freeze`).
 
     Returns:
         A functional `keras.Model` from images in [0, 255] to class probabilities.
@@ -128,10 +222,11 @@ def classifier(
     Example:
 
     ```python
-    model = keras_ssl.finetune.classifier(pretrained_encoder, num_classes=10, freeze_first=100)
+    model = keras_ssl.finetune.classifier(pretrained_encoder, num_classes=10, freeze_first="block_12")
     model.compile(keras.optimizers.Adam(1e-4), "sparse_categorical_crossentropy", metrics=["accuracy"])
     ```
     """
+    frozen = resolve_freeze(encoder, freeze_first or 0, encoder_name)  # fail before building
     encoder_shape = encoder_input_shape(encoder)
     if input_shape is None and encoder_shape is None:
         raise ValueError(
@@ -149,8 +244,10 @@ def classifier(
         x = keras.layers.Resizing(*encoder_shape[:2], name="resize_to_encoder")(x)
     features = encoder(x)
     outputs = classification_head(num_classes, dropout=dropout, activation=activation)(features)
-    if freeze_first:
-        _freeze_first(encoder, freeze_first)
+    if frozen == FREEZE_ALL:
+        encoder.trainable = False
+    elif frozen:
+        _freeze_first(encoder, frozen)
     else:
         encoder.trainable = True
     return keras.Model(inputs, outputs, name=name)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import keras
 
-FREEZE_ALL = "all"
+from keras_ssl.finetune.models import FREEZE_ALL, FREEZE_FORMS
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,11 @@ class FinetuneConfig:
         epochs: the most epochs to train.
         batch_size: batch size for NumPy inputs (datasets come batched).
         freeze_first: encoder layers to freeze, counted as `keras_ssl.finetune.freeze_first`
-            does; 0 trains everything, "all" freezes the whole encoder (a linear probe).
+            does: a number of layers, a fraction of them (a float in [0, 1]), a
+            freeze-point name of the encoder's registry entry (e.g. "block_12" for
+            `mobilenet_v2`), or "all" (the whole encoder: a linear probe); see
+            `keras_ssl.finetune.resolve_freeze`. 0, the default, trains everything;
+            the "umea" preset freezes the report's 100 MobileNetV2 layers.
         dropout: dropout rate before the output layer, in [0, 1).
         monitor: the validation quantity early stopping and the learning-rate schedule
             watch, e.g. "val_accuracy", "val_loss", "val_auc" (multi-label).
@@ -76,7 +80,7 @@ class FinetuneConfig:
     learning_rate: float = 1e-4
     epochs: int = 50
     batch_size: int = 64
-    freeze_first: int | str = 100
+    freeze_first: int | float | str = 0
     dropout: float = 0.5
     monitor: str = "val_accuracy"
     patience: int | None = 4
@@ -99,8 +103,7 @@ class FinetuneConfig:
             _check_int(self.patience, "patience", minimum=0)
         if self.min_steps_per_epoch is not None:
             _check_int(self.min_steps_per_epoch, "min_steps_per_epoch", minimum=1)
-        if self.freeze_first != FREEZE_ALL:
-            _check_int(self.freeze_first, "freeze_first", minimum=0, extra="or 'all'")
+        _check_freeze_first(self.freeze_first)
         _check_number(self.learning_rate, "learning_rate", low=0.0)
         _check_number(self.min_lr, "min_lr", low=0.0, allow_low=True)
         if not isinstance(self.dropout, (int, float)) or not 0 <= self.dropout < 1:
@@ -157,6 +160,17 @@ def _check_int(value, name: str, minimum: int, extra: str = "") -> None:
         raise ValueError(f"`{name}` must be {expected}; got {value!r}.")
 
 
+def _check_freeze_first(value) -> None:
+    """An int >= 0, a fraction in [0, 1] or a non-empty name; names are checked against the encoder."""
+    if isinstance(value, str) and value:
+        return
+    if isinstance(value, float) and 0.0 <= value <= 1.0:
+        return
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return
+    raise ValueError(FREEZE_FORMS + f"; got {value!r}.")
+
+
 def _check_number(value, name: str, low: float, high: float | None = None, allow_low=False):
     ok = isinstance(value, (int, float)) and not isinstance(value, bool)
     ok = ok and (value >= low if allow_low else value > low) and (high is None or value < high)
@@ -191,7 +205,7 @@ def _check_fields(changes: dict) -> dict:
 # reduction factor nor its patience, nor the fine-tuning batch size: factor 0.5 after
 # 2 epochs (half the early-stopping patience, so it acts before training stops) and
 # batch size 64 are our choices.
-_UMEA = FinetuneConfig(name="umea")
+_UMEA = FinetuneConfig(name="umea", freeze_first=100)
 
 _PRESETS: dict[str, FinetuneConfig] = {
     "umea": _UMEA,

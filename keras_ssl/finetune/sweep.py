@@ -17,7 +17,7 @@ import keras
 import numpy as np
 import pandas as pd
 
-from keras_ssl.data import UMEA_FRACTIONS, label_fraction, train_val_test_split
+from keras_ssl.data import label_fraction, train_val_test_split
 from keras_ssl.finetune._core import (
     FinetuneResult,
     RunOptions,
@@ -130,7 +130,7 @@ def label_efficiency_sweep(
     train_labels,
     val_data=0.1,
     num_classes: int | None = None,
-    fractions: Sequence[float] = UMEA_FRACTIONS,
+    fractions: Sequence[float] = (0.01, 0.1, 1.0),
     recipe: str | FinetuneConfig = "umea",
     seed: int = 0,
     *,
@@ -169,7 +169,8 @@ def label_efficiency_sweep(
             split carved from `train_images` first (the fractions then count the
             rest). Never the test images.
         num_classes: number of classes; None: the largest label + 1.
-        fractions: label fractions in (0, 1]; the Umeå report's by default.
+        fractions: label fractions in (0, 1]; 1 %, 10 % and all labels by default (the
+            Umeå report's seven are `keras_ssl.data.splits.UMEA_FRACTIONS`).
         recipe: a recipe name or `FinetuneConfig` (see `available_recipes()`).
         seed: seed of the subsets and of every run.
         test_data: held-out `(images, labels)` or a batched dataset, scored once per
