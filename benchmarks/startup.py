@@ -22,7 +22,6 @@ Usage: python benchmarks/startup.py [--repeats 3] [--batch-size 128] [--skip-fir
 """
 
 import argparse
-import dataclasses
 import json
 import os
 import platform
@@ -86,16 +85,16 @@ def first_step(batch_size: int) -> dict:
     import numpy as np
 
     import keras_ssl
+    from keras_ssl import experiments
     from keras_ssl.data import ImageSet, pretraining_pipeline
-    from keras_ssl.experiments import pretraining, profiles
+    from keras_ssl.experiments import pretraining
 
     keras_ssl.SimCLR  # noqa: B018  (the pretext models' modules, as `fit` needs them)
     mark("import")
 
-    settings = profiles.profile("cpu-small").pretrain
-    settings = dataclasses.replace(settings, batch_size=batch_size)
+    umea = experiments.load("umea", "cpu-small", [f"pretrain.batch_size={batch_size}"])
     keras.utils.set_random_seed(0)
-    model = pretraining.build_pretext_model(settings, weights=None, seed=0)
+    model = pretraining.build_pretext_model(umea.variants[0], seed=0)
     traces = []
     step = model.train_step
 

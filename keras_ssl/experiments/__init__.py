@@ -1,34 +1,27 @@
-"""Experiment configs and runners for reproductions: the Umeå report (`umea`).
+"""Experiments as YAML files, run by one runner: the shipped reproductions and your own.
 
->>> from keras_ssl.experiments import apply_overrides, profile, umea
->>> print(umea.describe(profile("paper")))     # the plan and every hyperparameter
->>> config = apply_overrides(profile("smoke"), ["data.source=../shared/data/cifar10-train.zip"])
->>> umea.run(config, "runs/umea-smoke")        # or `keras-ssl reproduce umea`
+>>> from keras_ssl import experiments
+>>> experiments.available()                       # ['rotation-tiny-imagenet', 'umea']
+>>> experiment = experiments.load("umea", profile="smoke",
+...                               assignments=["data.source=../shared/data/cifar10-train.zip"])
+>>> print(experiments.describe(experiment))       # the plan and every setting
+>>> experiments.run(experiment, "runs/umea-smoke")  # or `keras-ssl reproduce umea`
 """
 
-# Names load on first use (keras_ssl._lazy): the `keras-ssl` command reads `config` and
-# `profiles` to set up its arguments, without importing Keras through `umea`.
+# Names load on first use (keras_ssl._lazy): the `keras-ssl` command starts without Keras.
 from keras_ssl._lazy import attach
 
 __getattr__, __dir__, __all__ = attach(
     __name__,
-    submodules=["paper", "umea"],
+    submodules=["evaluations", "schema"],
     attributes={
-        "config": [
-            "ConfigError",
-            "DataSettings",
-            "ExperimentConfig",
-            "FinetuneSettings",
-            "PretrainSettings",
-            "apply_overrides",
-            "from_dict",
-            "load_config",
-            "to_json",
-            "to_yaml",
-        ],
-        "inputs": ["DataSourceError"],
-        "profiles": ["available_profiles", "profile"],
+        "catalog": ["available", "load", "profiles", "read"],
+        "checks": ["ConfigError", "DataSourceError"],
+        "commands": ["evaluate_model", "export_encoder"],
+        "stages": ["Stage", "describe", "plan"],
         "run_folder": ["RunFolder", "RunFolderError"],
+        "runner": ["RunResult", "check", "run"],
+        "schema": ["Experiment", "resolve"],
     },
 )
 del attach

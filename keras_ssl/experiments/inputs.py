@@ -1,42 +1,14 @@
-"""Loading the experiment's images with errors that say what to do, and its splits."""
+"""The experiment's images: loading with errors that say what to do, splits, class subsets."""
 
 from __future__ import annotations
 
-import os
+import dataclasses
+from pathlib import Path
 
 import numpy as np
 
-from keras_ssl.experiments.config import ConfigError, DataSettings
-
-
-class DataSourceError(ConfigError):
-    """The data source cannot be used: missing, wrong layout, or unreachable."""
-
-
-def check_source(source: str) -> None:
-    """Cheap early check of a data source, before anything heavy runs.
-
-    A catalogue name passes (whether it can be downloaded shows when loading); a
-    path must exist and be a folder or a `.zip` file.
-
-    Raises:
-        DataSourceError: for a path that does not exist or is neither a folder nor
-            a zip archive.
-    """
-    from keras_ssl.data import available_datasets
-
-    if source in available_datasets():
-        return
-    if not os.path.exists(source):
-        raise DataSourceError(
-            f"Data path {source!r} does not exist. Pass a folder or .zip of "
-            f"<class>/<image> files, or a catalogue name ({', '.join(available_datasets())})."
-        )
-    if not os.path.isdir(source) and not source.lower().endswith(".zip"):
-        raise DataSourceError(
-            f"Data path {source!r} is a file but not a .zip archive; expected a folder or a "
-            ".zip of <class>/<image> files."
-        )
+from keras_ssl.experiments.checks import ConfigError, DataSourceError, check_source
+from keras_ssl.experiments.schema import DataSpec, Experiment
 
 
 def load_images(source: str, split: str | None = None, image_size: int | None = None, labeled=True):
@@ -55,7 +27,7 @@ def load_images(source: str, split: str | None = None, image_size: int | None = 
     Raises:
         DataSourceError: for a missing path, a folder without the expected layout,
             or a catalogue data set that cannot be fetched (no internet): the
-            message suggests `--data PATH`.
+            message suggests `data.source=PATH`.
     """
     from keras_ssl import data
     from keras_ssl.data.folders import find_tiny_imagenet
@@ -75,7 +47,7 @@ def load_images(source: str, split: str | None = None, image_size: int | None = 
             raise
         raise DataSourceError(
             f"Could not load {source!r} ({type(error).__name__}: {error}). Downloading needs "
-            "internet (and TFDS's own dependencies); pass --data PATH with a folder or .zip of "
+            "internet (and TFDS's own dependencies); give data.source=PATH with a folder or .zip of "
             "<class>/<image> files instead, e.g. --data ../shared/data/cifar10-train.zip."
         ) from None
     if labeled and not imageset.is_labeled:
@@ -90,7 +62,7 @@ def load_images(source: str, split: str | None = None, image_size: int | None = 
     return imageset
 
 
-def experiment_split(labels: np.ndarray, config: DataSettings, seed: int) -> dict[str, np.ndarray]:
+def experiment_split(labels: np.ndarray, config: DataSpec, seed: int) -> dict[str, np.ndarray]:
     """Indices (into `labels`) of the images used, split into train / val / test.
 
     First a seeded, class-balanced subset of `config.max_images` (if set), then
@@ -135,3 +107,173 @@ def subsample(imageset, max_images: int | None, seed: int):
         )
     order = np.random.default_rng(seed).permutation(len(imageset))
     return imageset.subset(np.sort(order[:max_images]))
+
+
+@dataclasses.dataclass
+class EvaluationData:
+    """The images one evaluation stage sees: its classes, its label fraction."""
+
+    train: tuple
+    selection: tuple | None
+    test: tuple
+    class_names: list
+
+
+class ExperimentData:
+    """The split images of a run, decoded once, and the subsets each stage sees.
+
+    Args:
+        imageset: the loaded images.
+        split: `{"train", "val", "test"}` indices into `imageset`.
+        experiment: the experiment (its seed, selection protocol, evaluations).
+        test_set: held-out images from `data.test_source`, instead of `split["test"]`.
+    """
+
+    def __init__(self, imageset, split: dict, experiment: Experiment, test_set=None):
+        self.split, self.experiment = split, experiment
+        self.class_names = list(imageset.class_names or [])
+        subsets = {
+            name: imageset.subset(indices) for name, indices in split.items() if len(indices)
+        }
+        if test_set is not None:
+            subsets["test"] = test_set
+        arrays = {name: (s.numpy_images(), s.labels) for name, s in subsets.items()}
+        self.train, self.val, self.test = (arrays.get(name) for name in ("train", "val", "test"))
+        self.facts = {
+            "images": len(imageset),
+            **{name: len(subsets[name]) if name in subsets else 0 for name in split},
+            "num_classes": len(self.class_names),
+            "image_shape": list(self.train[0].shape[1:]),
+        }
+
+    def summary(self) -> str:
+        facts = self.facts
+        return (
+            f"{facts['train']} training, {facts['val']} validation and {facts['test']} held-out "
+            f"test images of {facts['num_classes']} classes, {tuple(facts['image_shape'])}"
+        )
+
+    def write(self, path: Path) -> bool:
+        """Writes `split.json` unless it exists; True if it was written."""
+        from keras_ssl.data import save_split
+        from keras_ssl.resume import atomic_write
+
+        if Path(path).is_file():
+            return False
+        meta = {"source": self.experiment.data.source, "seed": self.experiment.seed}
+        atomic_write(path, lambda temporary: save_split(temporary, self.split, **meta,
+                                                         class_names=self.class_names))  # fmt: skip
+        return True
+
+    def _classes(self, evaluation) -> list[int]:
+        if evaluation.classes is None:
+            return list(range(len(self.class_names)))
+        missing = [c for c in evaluation.classes if c not in self.class_names]
+        if missing:
+            raise ConfigError(
+                f"`evaluations.{evaluation.name}.classes` names {missing}, which the data lack; "
+                f"its classes are: {', '.join(self.class_names)}."
+            )
+        return [self.class_names.index(c) for c in evaluation.classes]
+
+    def _restrict(self, data, classes: list[int]):
+        if data is None or len(classes) == len(self.class_names):
+            return data
+        images, labels = data
+        keep = np.isin(labels, classes)
+        relabel = np.full(len(self.class_names), -1, dtype=np.int64)
+        relabel[classes] = np.arange(len(classes))
+        return images[keep], relabel[labels[keep]]
+
+    def for_evaluation(self, evaluation, fraction: float, seed: int) -> EvaluationData:
+        """The evaluation's classes (relabelled 0..k-1) and its fraction of the training labels.
+
+        Raises:
+            ConfigError: for a class the data lack, or a fraction too small to hold
+                an image of every class.
+        """
+        from keras_ssl.data import label_fraction
+
+        classes = self._classes(evaluation)
+        names = [self.class_names[c] for c in classes]
+        train = self._restrict(self.train, classes)
+        try:
+            indices = label_fraction(train[1], fraction, seed=seed, class_names=names)
+        except ValueError as error:
+            raise ConfigError(
+                f"`evaluations.{evaluation.name}.fractions` {fraction:g} of the "
+                f"{len(train[1])} training images: {error}"
+            ) from None
+        selection = self.test if self.experiment.selects_on_test else self.val
+        return EvaluationData(
+            (train[0][indices], train[1][indices]),
+            self._restrict(selection, classes),
+            self._restrict(self.test, classes),
+            names,
+        )
+
+    def check(self) -> None:
+        """Everything the loaded data decide: class subsets, fractions, batch sizes."""
+        for variant in self.experiment.variants:
+            pretrain = variant.pretrain
+            if pretrain is not None and pretrain.batch_size > len(self.train[0]):
+                raise ConfigError(
+                    f"`pretrain.batch_size` {pretrain.batch_size} (variant {variant.name!r}) is "
+                    f"larger than the {len(self.train[0])} training images; lower it or use more "
+                    "images (data.max_images)."
+                )
+        for evaluation in self.experiment.evaluations:
+            for fraction in evaluation.fractions:
+                data = self.for_evaluation(evaluation, fraction, self.experiment.seed)
+                check_monitor(evaluation, len(data.class_names))
+
+
+def check_monitor(evaluation, num_classes: int) -> None:
+    """The metric the evaluation's recipe watches must be one that training logs."""
+    from keras_ssl.finetune._core import check_monitor
+
+    recipe = evaluation.resolved_recipe()
+    if recipe is None:
+        return
+    try:
+        check_monitor(recipe, num_classes)
+    except ValueError as error:
+        raise ConfigError(f"`evaluations.{evaluation.name}.recipe_args`: {error}") from None
+
+
+def prepare(experiment: Experiment, split_file: Path | None = None) -> ExperimentData:
+    """Loads and splits the experiment's images (or reads a resumed run's split); checks them.
+
+    Without evaluations (pretraining only) the images need no labels, and every one
+    is a training image.
+
+    Args:
+        experiment: the experiment.
+        split_file: the `split.json` of a resumed run, or None for a new split.
+
+    Returns:
+        The `ExperimentData`; nothing is written.
+    """
+    from keras_ssl.data import load_split
+
+    data, labeled = experiment.data, bool(experiment.evaluations)
+    imageset = load_images(data.source, data.split, data.image_size, labeled=labeled)
+    test_set = None
+    if data.test_source is not None:
+        test_set = load_images(data.test_source, None, data.image_size)
+        if test_set.class_names != imageset.class_names:
+            raise ConfigError(
+                f"`data.test_source` has classes {test_set.class_names}, `data.source` has "
+                f"{imageset.class_names}: they must be the same class folders."
+            )
+    if split_file is not None and Path(split_file).is_file():
+        split = load_split(split_file)
+    elif not labeled:
+        imageset = subsample(imageset, data.max_images, experiment.seed)
+        empty = np.zeros(0, dtype=np.int64)
+        split = {"train": np.arange(len(imageset)), "val": empty, "test": empty}
+    else:
+        split = experiment_split(imageset.labels, data, experiment.seed)
+    prepared = ExperimentData(imageset, split, experiment, test_set)
+    prepared.check()
+    return prepared

@@ -1,4 +1,4 @@
-"""Resumable pretraining: an encoder pretrained in a folder, checkpointed every epoch.
+"""Building a variant's encoder, and pretraining it in a folder, checkpointed every epoch.
 
 The folder holds, once finished, `encoder.keras` (the pretrained encoder), `log.csv`
 (one row per epoch), and the backup of `keras_ssl.resume.ResumableTraining`: the
@@ -17,114 +17,138 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from keras_ssl.experiments.config import ConfigError, PretrainSettings
-from keras_ssl.experiments.run_folder import atomic_write, read_json
-from keras_ssl.resume import STATE_FILE, ResumableTraining
+from keras_ssl.experiments.checks import ConfigError
+from keras_ssl.experiments.schema import EncoderSpec, PretrainSpec, Variant
+from keras_ssl.resume import STATE_FILE, ResumableTraining, atomic_write, read_json
 
 ENCODER_FILE = "encoder.keras"
 LOG_FILE = "log.csv"
 
 
-def build_encoder(config: PretrainSettings, weights: str | None) -> keras.Model:
-    """The encoder of `config` at `config.image_size`, initialised with `weights`.
+def build_encoder(spec: EncoderSpec, weights: str | None = None) -> keras.Model:
+    """The encoder of `spec` at `spec.image_size`, initialised with `weights`.
+
+    Args:
+        spec: the encoder settings.
+        weights: None (random), a name the builder can load, a weights file, or a
+            saved encoder (`.keras`, loaded as it is).
 
     Raises:
         ConfigError: if the weights cannot be loaded (e.g. no internet for "imagenet").
     """
     from keras_ssl import encoders
 
-    kwargs = dict(config.encoder_args, input_shape=(config.image_size,) * 2 + (3,))
+    kwargs = dict(spec.args, input_shape=(spec.image_size,) * 2 + (3,))
     if weights is not None:
         kwargs["weights"] = weights
     try:
-        return encoders.get(config.encoder, **kwargs)
+        if isinstance(weights, str) and weights.endswith(".keras"):
+            return keras.models.load_model(weights)
+        return encoders.get(spec.name, **kwargs)
     except Exception as error:
         if weights is None:
             raise
         raise ConfigError(
-            f"Could not load weights {weights!r} for {config.encoder} "
+            f"Could not load weights {weights!r} (`encoder.weights`) for {spec.name} "
             f"({type(error).__name__}: {error}). ImageNet weights are downloaded on first use "
-            "and need internet (or a copy in ~/.keras/models/); pass a weights file path, or "
-            "run only the random initialisation with --set 'pretrain.weights=[null]'."
+            "and need internet (or a copy in ~/.keras/models/); give a weights file, or remove "
+            "the variant (variants.<name>=null)."
         ) from None
 
 
-def build_pretext_model(config: PretrainSettings, weights: str | None, seed: int) -> keras.Model:
-    """The compiled pretext model (SimCLR or rotation) around a fresh encoder."""
-    from keras_ssl import augment, heads
-    from keras_ssl.pretext import RotationPrediction, SimCLR
+def build_pretext_model(variant: Variant, seed: int) -> keras.Model:
+    """The compiled pretext model of a variant around its freshly built encoder."""
+    from keras_ssl import augment, pretext
 
-    encoder = build_encoder(config, weights)
+    spec = variant.pretrain
+    encoder = build_encoder(variant.encoder, variant.encoder.weights)
     views = augment.get(
-        config.augment, image_size=config.image_size, seed=seed, **config.augment_args
+        spec.augment, image_size=variant.encoder.image_size, seed=seed, **spec.augment_args
     )
-    if config.method == "simclr":
-        head = heads.projection_head(*config.projection_dims)
-        model = SimCLR(encoder, head, views, temperature=config.temperature)
-    else:
-        model = RotationPrediction(encoder, augment=views, seed=seed)
+    model = pretext.get(spec.method, encoder, augment=views, **spec.method_args)
     optimizer = keras.optimizers.get(
-        {"class_name": config.optimizer, "config": {"learning_rate": config.learning_rate}}
+        {"class_name": spec.optimizer, "config": {"learning_rate": spec.learning_rate}}
     )
     model.compile(optimizer=optimizer)
     return model
 
 
+def _selection_callbacks(model, spec: PretrainSpec) -> list:
+    """Early stopping on the method's validation metric, and the plateau schedule."""
+    callbacks = []
+    if spec.patience is not None:
+        monitor = f"val_{model.monitor}"
+        callbacks.append(
+            keras.callbacks.EarlyStopping(monitor, patience=spec.patience, mode=model.monitor_mode)
+        )
+    if spec.reduce_lr_patience is not None:
+        callbacks.append(
+            keras.callbacks.ReduceLROnPlateau(
+                "val_loss", factor=0.5, patience=spec.reduce_lr_patience, min_lr=1e-6
+            )
+        )
+    return callbacks
+
+
 def pretrain_encoder(
     images: np.ndarray,
-    config: PretrainSettings,
+    variant: Variant,
     folder: str | Path,
-    weights: str | None = None,
     seed: int = 0,
+    val_images: np.ndarray | None = None,
     verbose: int | str = 2,
     callbacks: Sequence[keras.callbacks.Callback] = (),
     log=print,
 ) -> keras.Model:
-    """Pretrains an encoder on `images` in `folder`, resuming from its last finished epoch.
+    """Pretrains a variant's encoder on `images` in `folder`, resuming after its last epoch.
 
     Args:
         images: uint8 `[N, H, W, 3]` training images (labels are not used).
-        config: the pretraining settings.
+        variant: the variant (its encoder and `pretrain` settings).
         folder: the folder of this pretraining (see the module docstring).
-        weights: the encoder's initial weights: "imagenet", None or a file path.
         seed: seed of the weights, the views and the data order.
+        val_images: validation images for `pretrain.patience` /
+            `pretrain.reduce_lr_patience` (the pretext task on them is watched).
         verbose: Keras' `fit` verbosity (1 progress bar, 2 one line per epoch).
         callbacks: more Keras callbacks, run after the checkpoint of each epoch.
         log: where progress lines go.
 
     Returns:
         The pretrained encoder (also saved as `folder/encoder.keras`).
-
-    Example:
-
-    ```python
-    encoder = pretrain_encoder(x_train, profile("smoke").pretrain, "runs/pretrain")
-    ```
     """
     from keras_ssl.data import ImageSet, pretraining_pipeline
 
-    folder = Path(folder)
+    folder, spec = Path(folder), variant.pretrain
     if (folder / ENCODER_FILE).is_file():
         log(f"  pretrained encoder found: {folder / ENCODER_FILE}")
         return keras.models.load_model(folder / ENCODER_FILE)
     folder.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(seed)
-    model = build_pretext_model(config, weights, seed)
-    training = ResumableTraining(folder, log_csv=folder / LOG_FILE)
+    model = build_pretext_model(variant, seed)
+    selection = _selection_callbacks(model, spec)
+    watched = f"val_{model.monitor}" if spec.patience is not None else None
+    training = ResumableTraining(
+        folder, log_csv=folder / LOG_FILE, monitor=watched, mode=model.monitor_mode,
+        restore_best=watched is not None, stateful_callbacks=selection,
+    )  # fmt: skip
     done = training.initial_epoch
     if done:
-        log(f"  resuming pretraining after epoch {done}/{config.epochs} ({training.checkpoint})")
+        log(f"  resuming pretraining after epoch {done}/{spec.epochs} ({training.checkpoint})")
         # Create every variable, so that the checkpoint can be loaded into them.
         model(keras.KerasTensor((None, *images.shape[1:]), dtype=images.dtype.name))
     # A resumed run shuffles with another seed, so it does not replay epoch 1's order.
-    dataset = pretraining_pipeline(ImageSet(images=images), config.batch_size, seed=seed + done)
-    # Also when every epoch is done: `fit` then only loads the last checkpoint.
+    dataset = pretraining_pipeline(ImageSet(images=images), spec.batch_size, seed=seed + done)
+    validation = None
+    if selection:
+        batch = min(spec.batch_size, len(val_images))
+        validation = pretraining_pipeline(ImageSet(images=val_images), batch, shuffle=False)
     model.fit(
         dataset,
-        callbacks=[training, *callbacks],
+        validation_data=validation,
+        callbacks=[*selection, training, *callbacks],
         verbose=verbose,
         shuffle=False,  # the pipeline shuffles, with its seed
-        **training.fit_epochs(config.epochs),
+        **training.fit_epochs(spec.epochs),
     )
     atomic_write(folder / ENCODER_FILE, model.encoder.save)
     return model.encoder

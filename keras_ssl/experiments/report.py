@@ -1,4 +1,4 @@
-"""The run's report: `results.csv`, `results.md` (Table 1 beside the paper's) and the figures.
+"""The run's report: `results.csv`, `results.md` (ours beside the paper's) and the figures.
 
 Everything here is rebuilt from the files of the finished stages (`metrics.json`,
 `log.csv`), so a resumed run reports exactly what a run without interruption would.
@@ -6,210 +6,303 @@ Everything here is rebuilt from the files of the finished stages (`metrics.json`
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import math
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from keras_ssl.experiments import paper
-from keras_ssl.experiments.config import ExperimentConfig
 from keras_ssl.experiments.run_folder import atomic_write, write_csv, write_text
-
-FIGURES = {
-    "fig3": "figures/fig3_pretext_loss.png",
-    "fig4": "figures/fig4_training_curves.png",
-    "fig5": "figures/fig5_label_efficiency.png",
-}
+from keras_ssl.experiments.schema import Experiment
 
 
-def _variant_title(variant: str) -> str:
-    return {"imagenet": "ImageNet initialisation", "random": "random initialisation"}.get(
-        variant, f"initialised from {variant}"
+def _number(value) -> str:
+    return (
+        "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.2f}"
     )
 
 
-def write_tables(folder: Path, config: ExperimentConfig, metrics: Sequence[Mapping], info: Mapping):
-    """Writes `results.csv` (every stage) and `results.md` (one Table 1 per variant)."""
-    rows = paper.comparison_rows(metrics)
+def comparison_rows(experiment: Experiment, metrics: Sequence[Mapping]) -> list[dict]:
+    """One row per evaluation stage, ours beside the paper's (percent; NaN where it has none)."""
+    rows = []
+    for m in metrics:
+        paper = experiment.evaluation(m["evaluation"]).reference.get(m["fraction"], math.nan)
+        ours = 100 * m["accuracy"]
+        rows.append(
+            {
+                "variant": m["variant"],
+                "evaluation": m["evaluation"],
+                "kind": m["kind"],
+                "fraction": m["fraction"],
+                "labels_used": m["labels_used"],
+                "accuracy": round(ours, 2),
+                "top_3_accuracy": round(100 * m.get("top_3_accuracy", math.nan), 2),
+                "paper": paper,
+                "difference": round(ours - paper, 2),
+                "best_epoch": m.get("best_epoch"),
+                "epochs_run": m.get("epochs_run"),
+                "seconds": m.get("seconds"),
+            }
+        )
+    return rows
+
+
+def markdown_table(experiment: Experiment, rows: Sequence[Mapping]) -> str:
+    """A variant's table: a row per fraction, a column per evaluation, the paper's beside.
+
+    "Gain" is the first evaluation on the pretrained encoder minus the first baseline;
+    "Difference" is the first evaluation with reference numbers minus the paper's.
+    """
+    evaluations = [
+        e for e in experiment.evaluations if any(r["evaluation"] == e.name for r in rows)
+    ]
+    ours = {(r["evaluation"], r["fraction"]): r["accuracy"] for r in rows}
+    pretrained = next((e.name for e in evaluations if e.kind != "baseline"), None)
+    baseline = next((e.name for e in evaluations if e.kind == "baseline"), None)
+    referenced = [e for e in evaluations if e.reference]
+    header = ["Labeled data", *(f"{e.name} (%)" for e in evaluations)]
+    if pretrained and baseline:
+        header.append(f"Gain, {pretrained} − {baseline} (pp)")
+    header += [f"{e.name}, paper (%)" for e in referenced]
+    if referenced:
+        header.append(f"Difference, {referenced[0].name} − paper (pp)")
+    lines = ["| " + " | ".join(header) + " |", "| --- |" + " ---: |" * (len(header) - 1)]
+    for fraction in sorted({r["fraction"] for r in rows}):
+        cells = [ours.get((e.name, fraction), math.nan) for e in evaluations]
+        if pretrained and baseline:
+            cells.append(
+                ours.get((pretrained, fraction), math.nan)
+                - ours.get((baseline, fraction), math.nan)
+            )
+        cells += [e.reference.get(fraction, math.nan) for e in referenced]
+        if referenced:
+            first = referenced[0]
+            cells.append(
+                ours.get((first.name, fraction), math.nan) - first.reference.get(fraction, math.nan)
+            )
+        lines.append(f"| {fraction * 100:g}% | {' | '.join(map(_number, cells))} |")
+    return "\n".join(lines)
+
+
+def write_tables(folder: Path, experiment: Experiment, metrics: Sequence[Mapping], info: Mapping):
+    """Writes `results.csv` (every stage) and `results.md` (a table per variant)."""
+    rows = comparison_rows(experiment, metrics)
     write_csv(folder / "results.csv", rows)
-    lines = [
-        f"# Umeå experiment, profile `{config.profile}`",
-        "",
-        _summary(config, info),
-        "",
-    ]
-    for variant in dict.fromkeys(row["variant"] for row in rows):
-        lines += [
-            f"## Encoder: {config.pretrain.encoder}, {_variant_title(variant)}",
-            "",
-            paper.markdown_table([row for row in rows if row["variant"] == variant]),
-            "",
-        ]
-    lines += [
-        "Paper: Table 1 of the Umeå report (MobileNetV2, ImageNet initialisation, 96×96, "
-        "75 pretraining epochs, CIFAR-10 40,000 / 10,000). Gain = ours pretrained − ours "
-        "without pretraining; Difference = ours pretrained − paper pretrained; in percentage "
-        "points. Figures: " + ", ".join(f"`{p}`" for p in FIGURES.values()) + ".",
-        "",
-    ]
+    title = f" ({experiment.title})" if experiment.title else ""
+    lines = [f"# Experiment `{experiment.name}`{title}, profile `{experiment.profile}`", ""]
+    lines += [_summary(experiment, info), ""]
+    for variant in experiment.variants:
+        variant_rows = [r for r in rows if r["variant"] == variant.name]
+        if variant_rows:
+            lines += [f"## Variant `{variant.name}`: {_variant_line(variant)}", ""]
+            lines += [markdown_table(experiment, variant_rows), ""]
+    if experiment.reference:
+        lines += [f"Paper: {experiment.reference}", ""]
+    figures = ", ".join(f"`figures/{name}.png`" for name in experiment.figures.values())
+    lines += ["Accuracies on the held-out test images, in percent; differences in points."]
+    lines += [f"Figures: {figures}." if figures else "", ""]
     write_text(folder / "results.md", "\n".join(lines))
     return rows
 
 
-def _summary(config: ExperimentConfig, info: Mapping) -> str:
+def _variant_line(variant) -> str:
+    encoder = variant.encoder
+    line = f"{encoder.name} {encoder.args or ''} weights={encoder.weights!r} at {encoder.image_size}×{encoder.image_size}"
+    spec = variant.pretrain
+    if spec is None:
+        return line + ", not pretrained"
+    return (
+        f"{line}; {spec.method} {spec.method_args or ''}, {spec.epochs} epochs of batch "
+        f"{spec.batch_size}, {spec.optimizer} {spec.learning_rate:g}, augment {spec.augment!r}"
+    )
+
+
+def _summary(experiment: Experiment, info: Mapping) -> str:
     data = info.get("data", {})
-    stages = info.get("stages", {})
-    total = sum(stage.get("seconds", 0.0) for stage in stages.values())
+    total = sum(stage.get("seconds", 0.0) for stage in info.get("stages", {}).values())
     versions = info.get("versions", {})
     commands = [s["command"] for s in info.get("sessions", []) if s.get("command")]
+    evaluations = "; ".join(
+        f"`{e.name}`: {e.kind}"
+        + (
+            f" (recipe `{e.recipe or ''}` {e.recipe_args})"
+            if e.resolved_recipe()
+            else f" (k={e.k})"
+        )
+        + (f" on classes {', '.join(e.classes)}" if e.classes else "")
+        for e in experiment.evaluations
+    )
     return "\n".join(
         [
             *([f"- Command: `{commands[0]}`"] if commands else []),
-            f"- Data: `{config.data.source}`: {data.get('train', '?')} training images, "
-            f"{data.get('test', '?')} held-out test images ({data.get('num_classes', '?')} "
-            f"classes), {data.get('val', '?')} validation images; accuracy is measured on the "
-            "held-out images.",
-            f"- Pretraining: {config.pretrain.method}, {config.pretrain.encoder} "
-            f"{config.pretrain.encoder_args} at {config.pretrain.image_size}×"
-            f"{config.pretrain.image_size}, {config.pretrain.epochs} epochs, batch "
-            f"{config.pretrain.batch_size}, {config.pretrain.optimizer} "
-            f"{config.pretrain.learning_rate:g}.",
-            f"- Fine-tuning: recipe `{config.finetune.recipe}` {config.finetune.recipe_overrides}; "
-            f"baseline without pretraining at {_percentages(config.finetune.baseline_fractions)}"
-            f" of the labels, recipe `supervised` {config.finetune.baseline_overrides}.",
-            f"- **Model selection:** {selection_protocol(config)}.",
-            f"- Wall time of all stages: {total / 60:.1f} min; seed {config.seed}; keras_ssl "
+            f"- Data: `{experiment.data.source}`: {data.get('train', '?')} training, "
+            f"{data.get('val', '?')} validation and {data.get('test', '?')} held-out test images "
+            f"({data.get('num_classes', '?')} classes).",
+            f"- Evaluations: {evaluations}.",
+            f"- **Model selection:** {selection_protocol(experiment)}.",
+            f"- Wall time of all stages: {total / 60:.1f} min; seed {experiment.seed}; keras_ssl "
             f"{versions.get('keras_ssl', '?')}, TensorFlow {versions.get('tensorflow', '?')}, "
-            f"Keras {versions.get('keras', '?')}.",
+            f"Keras {versions.get('keras', '?')} ({versions.get('keras_backend', '?')}).",
         ]
     )
 
 
-def selection_protocol(config: ExperimentConfig) -> str:
+def selection_protocol(experiment: Experiment) -> str:
     """One line on what model selection watches, for `--dry-run` and `results.md`."""
-    if config.selects_on_test:
+    if experiment.selects_on_test:
         return (
             "early stopping, best-weight restore and the learning-rate schedule watch the "
-            "held-out TEST images (finetune.select_on=test, the report's protocol): accuracies "
+            "held-out TEST images (data.select_on=test, the Umeå report's protocol): accuracies "
             "are selected on the images they are measured on, so they are optimistic"
         )
     return (
         f"early stopping, best-weight restore and the learning-rate schedule watch a validation "
-        f"split carved from the training images (data.val={config.data.val}); the held-out test "
-        "images are scored once, at the end of each stage"
+        f"split carved from the training images (data.val={experiment.data.val}); the held-out "
+        "test images are scored once, at the end of each stage"
     )
 
 
-def _percentages(fractions) -> str:
-    return ", ".join(f"{f * 100:g} %" for f in fractions) if fractions else "no fraction"
+# -- figures ---------------------------------------------------------------------------------
 
 
-def _save(figure, path: Path) -> None:
+def _save(figure, path: Path) -> Path:
     atomic_write(path, lambda temporary: figure.savefig(temporary, dpi=120, bbox_inches="tight"))
+    return path
 
 
-def _grid(rows: int, columns: int, width: float, height: float):
+def _grid(count: int, width: float, height: float, columns: int | None = None):
     from matplotlib.figure import Figure
 
+    columns = min(columns or count, count) or 1
+    rows = -(-count // columns) or 1
     figure = Figure(figsize=(width * columns, height * rows), layout="constrained")
-    return figure, np.atleast_1d(figure.subplots(rows, columns)).ravel()
+    axes = np.atleast_1d(figure.subplots(rows, columns)).ravel()
+    for ax in axes[count:]:
+        ax.set_axis_off()
+    return figure, axes
 
 
-def _panels(count: int, width: float, height: float):
-    return _grid(1, count, width, height)
+def _pretext_curves(folder: Path, experiment: Experiment, metrics, images):
+    """Loss (and the method's metric) of each pretraining, training and validation."""
+    from keras_ssl import plots, pretext
+
+    pretrained = [v for v in experiment.variants if v.pretrain is not None]
+    if not pretrained:
+        return None
+    figure, axes = _grid(2 * len(pretrained), 5, 3.6, columns=2)
+    for index, variant in enumerate(pretrained):
+        log = folder / f"pretrain/{variant.name}/log.csv"
+        method = pretext.method_class(variant.pretrain.method)
+        plots.plot_pretext_loss(
+            log,
+            loss_name=method.loss_name,
+            title=f"Pretext loss, {variant.name}",
+            ax=axes[2 * index],
+        )
+        plots.plot_training_curves(
+            {"": log}, metric=method.monitor, title=f"Pretext {method.monitor}, {variant.name}",
+            ax=axes[2 * index + 1],
+        )  # fmt: skip
+        axes[2 * index + 1].legend(["training", "validation"], fontsize="small")
+    return figure
+
+
+def _training_curves(folder: Path, experiment: Experiment, metrics, images):
+    """One small panel per trained model: training and validation accuracy per epoch."""
+    from keras_ssl import plots
+
+    runs = [m for m in metrics if m.get("history")]
+    if not runs:
+        return None
+    figure, axes = _grid(len(runs), 3.6, 2.8, columns=4)
+    for ax, m in zip(axes, runs):
+        title = f"{m['evaluation']} {m['fraction'] * 100:g}%, {m['variant']}"
+        plots.plot_training_curves({"": m["history"]}, title=title, ax=ax)
+        ax.legend(["training", "validation"], fontsize="x-small")
+    return figure
+
+
+def _label_efficiency(folder: Path, experiment: Experiment, metrics, images):
+    """Accuracy against the label fraction: every evaluation of a variant, the paper's dashed."""
+    from keras_ssl import plots
+
+    figure, axes = _grid(len(experiment.variants), 6, 4)
+    for ax, variant in zip(axes, experiment.variants):
+        for evaluation in experiment.evaluations:
+            points = [{"fraction": m["fraction"], "accuracy": m["accuracy"]} for m in metrics
+                      if m["variant"] == variant.name and m["evaluation"] == evaluation.name]  # fmt: skip
+            if not points:
+                continue
+            paper = {f: a / 100 for f, a in evaluation.reference.items()} or None
+            plots.plot_label_efficiency(
+                points, paper=paper, label=f"Ours, {evaluation.name}",
+                paper_label=f"Paper, {evaluation.name}", title=f"Accuracy vs. labeled data, {variant.name}",
+                ax=ax,
+            )  # fmt: skip
+        percents = sorted({100 * f for e in experiment.evaluations for f in e.fractions})
+        ax.set_xticks(percents, [f"{p:g}" for p in percents])
+        ax.legend(fontsize="small")
+    return figure
+
+
+def _views(folder: Path, experiment: Experiment, metrics, images):
+    """Augmented pretraining views of a few training images."""
+    from keras_ssl import augment, plots
+
+    variant = next((v for v in experiment.variants if v.pretrain is not None), None)
+    if variant is None:
+        return None
+    spec = variant.pretrain
+    views = augment.get(spec.augment, image_size=variant.encoder.image_size, seed=experiment.seed,
+                        **spec.augment_args)  # fmt: skip
+    return plots.plot_augmented_views(images, views, title="Augmented views")
+
+
+def _confusion_matrices(folder: Path, experiment: Experiment, metrics, images):
+    """The confusion matrix of each trained model at its evaluation's largest fraction."""
+    from keras_ssl import plots
+
+    largest = {
+        (m["evaluation"], m["variant"]): m for m in sorted(metrics, key=lambda m: m["fraction"])
+    }
+    runs = [m for m in largest.values() if "test" in m]
+    if not runs:
+        return None
+    figure, axes = _grid(len(runs), 5, 4.5, columns=3)
+    for ax, m in zip(axes, runs):
+        title = f"{m['evaluation']} {m['fraction'] * 100:g}%, {m['variant']}"
+        plots.plot_confusion_matrix(
+            m["test"]["confusion_matrix"], m["test"]["class_names"], title=title, ax=ax
+        )
+    return figure
+
+
+_FIGURES = {
+    "views": _views,
+    "pretext_curves": _pretext_curves,
+    "training_curves": _training_curves,
+    "label_efficiency": _label_efficiency,
+    "confusion_matrix": _confusion_matrices,
+}
 
 
 def write_figures(
-    folder: Path,
-    config: ExperimentConfig,
-    metrics: Sequence[Mapping],
-    pretext_logs: Mapping[str, Path],
-    views: tuple[np.ndarray, Callable] | None = None,
+    folder: Path, experiment: Experiment, metrics: Sequence[Mapping], images: np.ndarray
 ) -> list[Path]:
-    """Figures 3, 4 and 5 of the report (one panel per variant), and extras.
+    """The figures the experiment asks for (`figures: {kind: file name}`), under `figures/`.
 
     Args:
         folder: the run folder.
-        config: the run's config.
-        metrics: the finished stages' metrics.
-        pretext_logs: variant -> the pretraining `log.csv`.
-        views: `(images, augment)` for the augmented-views figure (Fig. 2), or None.
+        experiment: the experiment.
+        metrics: the finished evaluation stages' metrics.
+        images: a few training images, for the augmented-views figure.
 
     Returns:
-        The paths written.
+        The paths written (a figure with nothing to show is skipped).
     """
-    from keras_ssl import plots
-
-    variants = list(pretext_logs)
     written = []
-    figure, axes = _panels(len(variants), 6, 4)
-    for ax, variant in zip(axes, variants):
-        plots.plot_pretext_loss(
-            pretext_logs[variant],
-            loss_name="NT-Xent" if config.pretrain.method == "simclr" else "cross-entropy",
-            title=f"Pretext loss, {_variant_title(variant)}",
-            ax=ax,
-        )
-    _save(figure, folder / FIGURES["fig3"])
-    written.append(folder / FIGURES["fig3"])
-
-    runs = sorted(
-        metrics, key=lambda m: (variants.index(m["variant"]), m["baseline"], m["fraction"])
-    )
-    if runs:
-        # One small panel per model, as the report's Fig. 4 (8 models): on one axes the
-        # 16 curves would hide each other.
-        columns = min(4, len(runs))
-        figure, axes = _grid(-(-len(runs) // columns), columns, 3.6, 2.8)
-        for ax, m in zip(axes, runs):
-            label = paper.row_label(m["fraction"], m["baseline"])
-            title = f"{label}, {m['variant']}" if len(variants) > 1 else label
-            plots.plot_training_curves({"": m["history"]}, title=title, ax=ax)
-            ax.legend(["training", "validation"], fontsize="x-small")
-        for ax in axes[len(runs) :]:
-            ax.set_axis_off()
-        _save(figure, folder / FIGURES["fig4"])
-        written.append(folder / FIGURES["fig4"])
-
-    figure, axes = _panels(len(variants), 6, 4)
-    for ax, variant in zip(axes, variants):
-        runs = [m for m in metrics if m["variant"] == variant]
-        curves = {
-            baseline: [
-                {"fraction": m["fraction"], "accuracy": m["accuracy"]}
-                for m in runs
-                if m["baseline"] == baseline
-            ]
-            for baseline in (False, True)
-        }
-        if curves[False]:
-            plots.plot_label_efficiency(
-                curves[False],
-                baseline=curves[True] or None,
-                paper={f: a / 100 for f, a in paper.TABLE_1.items()},
-                label=f"Ours, pretrained ({_variant_title(variant)})",
-                paper_label="Paper (Table 1)",
-                baseline_label="Ours, no pretraining",
-                title="Accuracy vs. labeled data",
-                ax=ax,
-            )
-            ax.axhline(paper.SUPERVISED_100, color="0.6", linestyle="-.", label="Paper supervised")
-            ax.legend(fontsize="small")
-    _save(figure, folder / FIGURES["fig5"])
-    written.append(folder / FIGURES["fig5"])
-
-    for m in metrics:
-        if m["baseline"] or m["fraction"] != 1.0:
-            continue
-        path = folder / f"figures/confusion_matrix_{m['variant']}_100pct.png"
-        figure = plots.plot_confusion_matrix(
-            m["test"]["confusion_matrix"], m["test"]["class_names"],
-            title=f"Fine-tuned on 100% of the labels, {_variant_title(m['variant'])}",
-        )  # fmt: skip
-        _save(figure, path)
-        written.append(path)
-    if views is not None:
-        path = folder / "figures/fig2_augmented_views.png"
-        _save(plots.plot_augmented_views(views[0], views[1], title="Augmented views"), path)
-        written.append(path)
+    for kind, name in experiment.figures.items():
+        figure = _FIGURES[kind](folder, experiment, metrics, images)
+        if figure is not None:
+            written.append(_save(figure, folder / f"figures/{name}.png"))
     return written

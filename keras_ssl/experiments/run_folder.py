@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import importlib.metadata
+import math
 import os
 import platform
 import shutil
@@ -19,7 +20,8 @@ from pathlib import Path
 
 import yaml
 
-from keras_ssl.experiments.config import ConfigError, differences, dump_yaml
+from keras_ssl.experiments.checks import ConfigError
+from keras_ssl.experiments.schema import dump_yaml
 
 # The atomic writers live beside the resumable training that relies on them; the
 # modules of `experiments` import them from here.
@@ -76,7 +78,6 @@ class RunFolder:
     Args:
         path: the folder; created by `claim`.
         config_file: the name of the settings file inside it.
-        option: the command-line option that chooses the folder, for messages.
 
     Example:
 
@@ -85,12 +86,9 @@ class RunFolder:
     False
     """
 
-    def __init__(
-        self, path: str | os.PathLike, config_file: str = CONFIG_FILE, option: str = "--output"
-    ):
+    def __init__(self, path: str | os.PathLike, config_file: str = CONFIG_FILE):
         self.path = Path(path)
         self.config_file = config_file
-        self.option = option
 
     def __truediv__(self, relative: str) -> Path:
         return self.path / relative
@@ -116,15 +114,15 @@ class RunFolder:
             if self.path.is_dir() and any(self.path.iterdir()):
                 raise RunFolderError(
                     f"Output folder {str(self.path)!r} is not empty and holds no "
-                    f"{self.config_file}: it is not a keras-ssl run folder. Choose a new {self.option}."
+                    f"{self.config_file}: it is not a keras-ssl run folder. Choose another output folder."
                 )
             return False
         try:
             old = yaml.safe_load(config_file.read_text()) or {}
         except yaml.YAMLError as error:
             raise RunFolderError(
-                f"{str(config_file)!r} cannot be read ({error}). Use a new {self.option}, or "
-                "--force to delete this run and start over."
+                f"{str(config_file)!r} cannot be read ({error}). Use another output folder, or "
+                "`force` to delete this run and start over."
             ) from None
         new = yaml.safe_load(dump_yaml(settings))
         changed = [line for line in differences(old, new) if not _same_source(line, old, new)]
@@ -134,8 +132,8 @@ class RunFolder:
             return False
         raise RunFolderError(
             f"Output folder {str(self.path)!r} holds a run of other settings; refusing to mix "
-            f"results. Differences (folder -> now): {'; '.join(changed)}. Use a new "
-            f"{self.option}, or --force to delete that run and start over."
+            f"results. Differences (folder -> now): {'; '.join(changed)}. Use "
+            "another output folder, or `force` to delete that run and start over."
         )
 
     def claim(self, settings: Mapping, force: bool = False) -> bool:
@@ -188,3 +186,31 @@ def _same_source(line: str, old: dict, new: dict) -> bool:
         return False
     a, b = old["data"]["source"], new["data"]["source"]
     return os.path.exists(a) and os.path.exists(b) and os.path.samefile(a, b)
+
+
+def differences(old: Mapping, new: Mapping, prefix: str = "") -> list[str]:
+    """Dotted keys whose values differ between two config dicts, as `key: old -> new`.
+
+    Example:
+
+    >>> differences({"seed": 0, "data": {"test": 10}}, {"seed": 0, "data": {"test": 20}})
+    ['data.test: 10 -> 20']
+    """
+    lines = []
+    for key in sorted(set(old) | set(new), key=str):
+        a, b = old.get(key, "<missing>"), new.get(key, "<missing>")
+        name = f"{prefix}{key}"
+        if isinstance(a, Mapping) and isinstance(b, Mapping):
+            lines.extend(differences(a, b, prefix=f"{name}."))
+        elif not _same(a, b):
+            lines.append(f"{name}: {a!r} -> {b!r}")
+    return lines
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, float) or isinstance(b, float):
+        try:
+            return math.isclose(float(a), float(b), rel_tol=1e-12)
+        except (TypeError, ValueError):
+            return False
+    return a == b

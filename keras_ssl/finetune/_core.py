@@ -172,6 +172,7 @@ def build_model(encoder, num_classes, config: FinetuneConfig, input_shape, augme
         num_classes,
         freeze_first=None if config.freezes_encoder else config.freeze_first,
         dropout=config.dropout,
+        hidden_dims=config.hidden_dims,
         activation="sigmoid" if config.multi_label else "softmax",
         input_shape=input_shape,
         name=f"{config.name}_classifier",

@@ -197,6 +197,7 @@ def classifier(
     activation: str = "softmax",
     input_shape: tuple[int, int, int] | None = None,
     name: str = "classifier",
+    hidden_dims: tuple[int, ...] = (),
     encoder_name: str | None = None,
 ) -> keras.Model:
     """Encoder + Dropout + Dense classifier for fine-tuning (Umeå §2.4.2).
@@ -213,6 +214,8 @@ def classifier(
             encoder's input; they are resized to it inside the model (e.g. CIFAR-10's
             32×32 to a 96×96 encoder, as in the Umeå report).
         name: the model name.
+        hidden_dims: widths of hidden Dense ReLU layers before the dropout and the
+            output (the rotation report's head: `(128,)`).
         encoder_name: the encoder's registered name, to look a freeze-point name up
             (see `resolve_freeze`).
 
@@ -243,7 +246,8 @@ def classifier(
     ):
         x = keras.layers.Resizing(*encoder_shape[:2], name="resize_to_encoder")(x)
     features = encoder(x)
-    outputs = classification_head(num_classes, dropout=dropout, activation=activation)(features)
+    head = classification_head(num_classes, dropout, activation, hidden_dims=hidden_dims)
+    outputs = head(features)
     if frozen == FREEZE_ALL:
         encoder.trainable = False
     elif frozen:

@@ -40,6 +40,8 @@ class FinetuneConfig:
             `keras_ssl.finetune.resolve_freeze`. 0, the default, trains everything;
             the "umea" preset freezes the report's 100 MobileNetV2 layers.
         dropout: dropout rate before the output layer, in [0, 1).
+        hidden_dims: widths of hidden Dense ReLU layers between the encoder's features
+            and the output (e.g. `[128]`, the rotation report's head); () for none.
         monitor: the validation quantity early stopping and the learning-rate schedule
             watch, e.g. "val_accuracy", "val_loss", "val_auc" (multi-label).
         patience: epochs without improvement before stopping; None trains all `epochs`.
@@ -82,6 +84,7 @@ class FinetuneConfig:
     batch_size: int = 64
     freeze_first: int | float | str = 0
     dropout: float = 0.5
+    hidden_dims: tuple[int, ...] = ()
     monitor: str = "val_accuracy"
     patience: int | None = 4
     min_steps_per_epoch: int | None = None
@@ -108,6 +111,11 @@ class FinetuneConfig:
         _check_number(self.min_lr, "min_lr", low=0.0, allow_low=True)
         if not isinstance(self.dropout, (int, float)) or not 0 <= self.dropout < 1:
             raise ValueError(f"`dropout` must be a rate in [0, 1); got {self.dropout!r}.")
+        if isinstance(self.hidden_dims, (str, bytes)) or not hasattr(self.hidden_dims, "__iter__"):
+            raise ValueError(f"`hidden_dims` must be a list of widths; got {self.hidden_dims!r}.")
+        object.__setattr__(self, "hidden_dims", tuple(self.hidden_dims))
+        for width in self.hidden_dims:
+            _check_int(width, "hidden_dims", minimum=1)
         if self.reduce_lr_factor is not None:
             _check_number(self.reduce_lr_factor, "reduce_lr_factor", low=0.0, high=1.0)
         if not isinstance(self.monitor, str) or not self.monitor.startswith("val_"):

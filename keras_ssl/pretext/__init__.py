@@ -5,7 +5,14 @@ Methods register themselves by name: `get("simclr", encoder, **method_args)`,
 """
 
 from keras_ssl.pretext.base import PretextModel
-from keras_ssl.pretext.registry import available, describe, get, method_arguments, register
+from keras_ssl.pretext.registry import (
+    available,
+    describe,
+    get,
+    method_arguments,
+    method_class,
+    register,
+)
 from keras_ssl.pretext.rotation import RotationPrediction
 from keras_ssl.pretext.simclr import SimCLR
 
@@ -17,5 +24,6 @@ __all__ = [
     "describe",
     "get",
     "method_arguments",
+    "method_class",
     "register",
 ]

@@ -54,6 +54,17 @@ def available() -> list[str]:
     return sorted(_METHODS)
 
 
+def method_class(name: str) -> type:
+    """The class registered as `name` (its `monitor`, `loss_name`, …).
+
+    Example:
+
+    >>> method_class("simclr").monitor
+    'contrastive_accuracy'
+    """
+    return _method(name)
+
+
 def _method(name: str) -> type:
     if name not in _METHODS:
         raise ValueError(f"Unknown pretext method {name!r}; available: {', '.join(available())}.")

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from keras_ssl.experiments import RunFolder, RunFolderError, profile
-from keras_ssl.experiments.config import to_dict
+from keras_ssl import experiments
+from keras_ssl.experiments import RunFolder, RunFolderError
 from keras_ssl.experiments.run_folder import atomic_write, write_csv, write_json
 
 
@@ -37,7 +37,7 @@ def test_write_csv_takes_the_union_of_the_columns(tmp_path):
 
 def test_same_settings_resume_other_settings_are_refused(tmp_path):
     folder = RunFolder(tmp_path / "run")
-    smoke = to_dict(profile("smoke"))
+    smoke = experiments.load("umea", "smoke").get_config()
     assert folder.check(smoke) is False and not folder.path.exists()  # checking writes nothing
     assert folder.claim(smoke) is False
     assert (folder.path / "config.yaml").is_file()
@@ -46,7 +46,7 @@ def test_same_settings_resume_other_settings_are_refused(tmp_path):
     with pytest.raises(
         RunFolderError,
         match=r"holds a run of other settings; refusing to mix results\. Differences \(folder -> "
-        r"now\): pretrain\.epochs: 2 -> 5; seed: 0 -> 1\. Use a new --output, or --force",
+        r"now\): pretrain\.epochs: 2 -> 5; seed: 0 -> 1\. Use another output folder, or `force`",
     ):
         folder.check(other)
     (folder.path / "results.md").write_text("old")
@@ -61,7 +61,7 @@ def test_a_folder_of_other_files_is_not_taken(tmp_path):
         RunFolderError,
         match=r"is not empty and holds no config.yaml: it is not a keras-ssl run folder",
     ):
-        RunFolder(tmp_path).check(to_dict(profile("smoke")), force=True)
+        RunFolder(tmp_path).check(experiments.load("umea", "smoke").get_config(), force=True)
     with pytest.raises(RunFolderError, match="exists and is not a folder"):
         RunFolder(tmp_path / "notes.txt").check({})
 

@@ -1,0 +1,319 @@
+"""One runner for every experiment: split, pretrain each variant, evaluate, report.
+
+The stages (see `keras_ssl.experiments.stages`) run in one run folder:
+
+1. `data`: load the images, carve the class-balanced, seeded held-out test set and
+   the validation set, write `split.json`;
+2. per variant: `pretrain/<variant>` (checkpointed every epoch), then every
+   evaluation at every label fraction: `<evaluation>/<variant>/<N>pct`;
+3. `report`: `results.csv`, `results.md` and the figures, from the stages' files.
+
+A run started again with the same config continues where it stopped: finished
+stages are skipped, pretraining and fine-tuning resume after their last finished
+epoch. A folder holding another config is refused.
+
+Example:
+
+```python
+from keras_ssl import experiments
+
+experiment = experiments.load("umea", profile="smoke",
+                              assignments=["data.source=../shared/data/cifar10-train.zip"])
+result = experiments.run(experiment, "runs/umea-smoke")
+print(result.folder / "results.md")
+```
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from keras_ssl.experiments import evaluations, inputs, pretraining, report
+from keras_ssl.experiments.checks import ConfigError
+from keras_ssl.experiments.run_folder import RunFolder, read_json, write_json
+from keras_ssl.experiments.schema import Experiment
+from keras_ssl.experiments.stages import SPLIT_FILE, Stage, plan
+
+METRICS_FILE = "metrics.json"
+
+
+@dataclasses.dataclass
+class RunResult:
+    """What `run` did.
+
+    Attributes:
+        folder: the run folder.
+        ran: names of the stages run in this call.
+        skipped: names of the stages found finished and skipped.
+        rows: the results table (empty when the run stopped before the report).
+        stopped_after: the stage the run stopped after, or None if it finished.
+    """
+
+    folder: Path
+    ran: list[str]
+    skipped: list[str]
+    rows: list[dict]
+    stopped_after: str | None = None
+
+
+def check(
+    experiment: Experiment, output, force: bool = False, stop_after: str | None = None
+) -> bool:
+    """Every check that needs no data and no training; True if `output` will be resumed.
+
+    Raises:
+        ConfigError: for an unknown `stop_after` stage, a missing data path or
+            weights file, impossible settings, or an output folder holding another
+            config.
+    """
+    names = [stage.name for stage in plan(experiment)]
+    if stop_after is not None and stop_after not in names:
+        raise ConfigError(
+            f"Unknown stage {stop_after!r} (`stop_after`); stages: {', '.join(names)}."
+        )
+    inputs.check_source(experiment.data.source)
+    for variant in experiment.variants:
+        _check_variant(experiment, variant)
+    for evaluation in experiment.evaluations:  # every metric is logged from 4 classes on
+        inputs.check_monitor(evaluation, num_classes=4)
+    return RunFolder(output).check(experiment.get_config(), force)
+
+
+def _check_variant(experiment: Experiment, variant) -> None:
+    """What the variant's settings ask of its encoder, checked on the bare architecture."""
+    from keras_ssl.finetune import resolve_freeze
+
+    if (
+        variant.pretrain is not None
+        and experiment.data.val == 0
+        and (
+            variant.pretrain.patience is not None or variant.pretrain.reduce_lr_patience is not None
+        )
+    ):
+        raise ConfigError(
+            f"`variants.{variant.name}.pretrain.patience` / `reduce_lr_patience` watch the "
+            "validation images, but `data.val` is 0; give data.val or set them to null."
+        )
+    if variant.encoder.saved:
+        return
+    try:
+        encoder = pretraining.build_encoder(variant.encoder, None)
+    except (ValueError, TypeError) as error:
+        raise ConfigError(
+            f"`encoder` {variant.encoder.name!r} with args {variant.encoder.args} at image_size "
+            f"{variant.encoder.image_size} (variant {variant.name!r}): {error}"
+        ) from None
+    if variant.pretrain is not None:
+        _check_method_args(variant, encoder)
+    for evaluation in experiment.evaluations:
+        recipe = evaluation.resolved_recipe()
+        if recipe is None:
+            continue
+        try:
+            resolve_freeze(encoder, recipe.freeze_first, variant.encoder.name)
+        except ValueError as error:
+            raise ConfigError(
+                f"`evaluations.{evaluation.name}.recipe_args` (variant {variant.name!r}): {error}"
+            ) from None
+
+
+def _check_method_args(variant, encoder) -> None:
+    """Builds the pretext model once on the bare encoder, so a bad argument names its key."""
+    from keras_ssl import pretext
+
+    spec = variant.pretrain
+    try:
+        pretext.get(spec.method, encoder, augment=None, **spec.method_args)
+    except (ValueError, TypeError) as error:
+        raise ConfigError(
+            f"`pretrain.method_args` {spec.method_args} of {spec.method!r} (variant "
+            f"{variant.name!r}): {error}"
+        ) from None
+
+
+def run(
+    experiment: Experiment,
+    output,
+    *,
+    force: bool = False,
+    stop_after: str | None = None,
+    callbacks: Sequence = (),
+    verbose: int | str | None = None,
+    log: Callable[[str], None] = print,
+    command: str | None = None,
+) -> RunResult:
+    """Runs (or resumes) `experiment` in the folder `output`.
+
+    Args:
+        experiment: the experiment, e.g. `keras_ssl.experiments.load("umea")`.
+        output: the run folder. A folder holding the same config is resumed; one
+            holding another config is refused (or, with `force`, emptied).
+        force: delete a run of another config in `output` and start over.
+        stop_after: stop after the stage of this name (see `plan`).
+        callbacks: more Keras callbacks for pretraining.
+        verbose: Keras verbosity; None: progress bars on a terminal, else one line
+            per epoch.
+        log: where stage banners go.
+        command: the command line, recorded in `run_info.json`.
+
+    Returns:
+        A `RunResult`.
+
+    Raises:
+        ConfigError: for a bad config, data source, weights file, class subset or
+            output folder, before any training.
+    """
+    if verbose is None:
+        verbose = 1 if sys.stdout.isatty() else 2
+    folder = RunFolder(output)
+    resumed = check(experiment, output, force, stop_after)
+    for variant in experiment.variants:
+        if variant.encoder.weights is not None:  # fetch / read the weights now, not after hours
+            pretraining.build_encoder(variant.encoder, variant.encoder.weights)
+    stages = plan(experiment)
+    runner = _Runner(experiment, folder, stages, verbose, log, callbacks)
+    runner.banner(stages[0], "loading the images")
+    start = time.perf_counter()
+    runner.data = inputs.prepare(experiment, folder / SPLIT_FILE if resumed else None)
+    # Only now, with every input checked, does anything get written.
+    folder.claim(experiment.get_config(), force)
+    folder.start_session(command, seed=experiment.seed, profile=experiment.profile)
+    log(f"  {'resuming the' if resumed else 'new'} run in {folder.path}")
+    runner.write_data(time.perf_counter() - start)
+    for stage in stages:
+        if stage.kind == "report":
+            rows = runner.report()
+            return RunResult(folder.path, runner.ran, runner.skipped, rows)
+        if stage.kind != "data":
+            runner.run_stage(stage)
+        if stage.name == stop_after:
+            log(f"Stopped after {stage.name}; run it again to go on.")
+            return RunResult(folder.path, runner.ran, runner.skipped, [], stop_after)
+    raise AssertionError("the plan ends with the report")
+
+
+class _Runner:
+    """The state of one run: the data, the loaded encoders, what ran and what was skipped."""
+
+    def __init__(self, experiment, folder, stages, verbose, log, callbacks):
+        self.experiment, self.folder, self.stages = experiment, folder, stages
+        self.verbose, self.log, self.callbacks = verbose, log, callbacks
+        self.ran, self.skipped = [], []
+        self.encoders = {}
+        self.data = None
+
+    def banner(self, stage: Stage, note: str = "") -> None:
+        index = self.stages.index(stage) + 1
+        self.log(f"== [{index}/{len(self.stages)}] {stage.name}: {note or stage.description}")
+
+    def write_data(self, seconds: float) -> None:
+        new = self.data.write(self.folder / SPLIT_FILE)
+        (self.ran if new else self.skipped).append("data")
+        self.folder.update_info(data=self.data.facts)
+        self.folder.record_stage("data", seconds)
+        self.log(f"  {self.data.summary()}")
+
+    def run_stage(self, stage: Stage) -> None:
+        folder = self.folder / stage.name
+        done_file = pretraining.ENCODER_FILE if stage.kind == "pretrain" else METRICS_FILE
+        if (folder / done_file).is_file():
+            self.banner(stage, "finished earlier, skipped")
+            self.skipped.append(stage.name)
+            return
+        self.banner(stage)
+        start = time.perf_counter()
+        if stage.kind == "pretrain":
+            self._pretrain(stage, folder)
+        else:
+            self._evaluate(stage, folder)
+        seconds = time.perf_counter() - start
+        self.folder.record_stage(stage.name, seconds)
+        self.ran.append(stage.name)
+        self.log(f"  {stage.name} done in {seconds:.1f} s")
+
+    def _pretrain(self, stage: Stage, folder: Path) -> None:
+        self.encoders[stage.variant] = pretraining.pretrain_encoder(
+            self.data.train[0],
+            self.experiment.variant(stage.variant),
+            folder,
+            seed=self.experiment.seed,
+            val_images=None if self.data.val is None else self.data.val[0],
+            verbose=self.verbose,
+            callbacks=self.callbacks,
+            log=self.log,
+        )
+
+    def _encoder(self, name: str):
+        if name not in self.encoders:
+            import keras
+
+            variant = self.experiment.variant(name)
+            if variant.pretrain is None:
+                self.encoders[name] = pretraining.build_encoder(
+                    variant.encoder, variant.encoder.weights
+                )
+            else:
+                path = self.folder / f"pretrain/{name}/{pretraining.ENCODER_FILE}"
+                self.encoders[name] = keras.models.load_model(path)
+        return self.encoders[name]
+
+    def _fresh_encoder(self, variant, evaluation):
+        import keras
+
+        keras.utils.set_random_seed(self.experiment.seed)
+        weights = None if evaluation.init == "random" else variant.encoder.weights
+        return pretraining.build_encoder(variant.encoder, weights)
+
+    def _evaluate(self, stage: Stage, folder: Path) -> None:
+        experiment = self.experiment
+        variant, evaluation = (
+            experiment.variant(stage.variant),
+            experiment.evaluation(stage.evaluation),
+        )
+        data = self.data.for_evaluation(evaluation, stage.fraction, experiment.seed)
+        stage_inputs = evaluations.StageInputs(
+            evaluation=evaluation, variant=variant, fraction=stage.fraction, folder=folder,
+            train=data.train, selection=data.selection, test=data.test,
+            class_names=data.class_names, encoder=lambda: self._encoder(variant.name),
+            fresh_encoder=lambda: self._fresh_encoder(variant, evaluation),
+            seed=experiment.seed, verbose=self.verbose,
+        )  # fmt: skip
+        metrics = evaluations.get(evaluation.kind).run(stage_inputs)
+        facts = {
+            "stage": stage.name, "variant": variant.name, "evaluation": evaluation.name,
+            "kind": evaluation.kind, "fraction": stage.fraction,
+            "selected_on": experiment.data.select_on,
+        }  # fmt: skip
+        metrics = {**facts, **metrics}
+        write_json(folder / METRICS_FILE, metrics)
+        paper = evaluation.reference.get(stage.fraction)
+        versus = f" (paper: {paper:.2f}%)" if paper is not None else ""
+        epochs = (
+            f", best epoch {metrics['best_epoch']}/{metrics['epochs_run']}"
+            if "best_epoch" in metrics
+            else ""
+        )
+        self.log(
+            f"  held-out accuracy {100 * metrics['accuracy']:.2f}%{versus}, "
+            f"{metrics['labels_used']} labels{epochs}"
+        )
+
+    def report(self) -> list[dict]:
+        stage = self.stages[-1]
+        self.banner(stage)
+        start = time.perf_counter()
+        metrics = [
+            read_json(self.folder / s.name / METRICS_FILE)
+            for s in self.stages
+            if s.kind == "evaluate"
+        ]
+        report.write_figures(self.folder.path, self.experiment, metrics, self.data.train[0][:256])
+        self.folder.record_stage("report", time.perf_counter() - start)
+        rows = report.write_tables(self.folder.path, self.experiment, metrics, self.folder.info())
+        self.ran.append(stage.name)
+        self.log((self.folder / "results.md").read_text())
+        return rows

@@ -1,0 +1,507 @@
+"""The experiment schema: what an experiment YAML file holds, as frozen dataclasses.
+
+An experiment file (see `keras_ssl/experiments/configs/*.yaml` and the README) has
+these top-level keys:
+
+```yaml
+name: my-experiment          # folder names, tables
+title: What it reproduces    # one line
+reference: Where the paper's numbers come from (table, page)
+seed: 0
+data: {source, split, image_size, max_images, test, val, select_on}
+encoder: {name, args, weights, image_size}        # defaults of every variant
+pretrain: {method, method_args, augment, augment_args, epochs, batch_size,
+           optimizer, learning_rate, patience, reduce_lr_patience}  # or null
+variants:                    # encoders to pretrain and evaluate, as overrides
+  random: {encoder: {weights: null}}
+evaluations:                 # what is measured on every variant
+  finetune: {kind: finetune, recipe: full, recipe_args: {}, fractions: [0.1, 1.0],
+             classes: null, reference: {0.1: 80.0}}
+figures: {label_efficiency: label_efficiency}   # figure kind -> file name
+profiles:                    # named overrides of everything above
+  smoke: {pretrain: {epochs: 1}}
+default_profile: smoke
+```
+
+`resolve(document, profile, assignments)` merges a profile and `key=value`
+assignments into the document and builds an `Experiment`, checking every key and
+value: an unknown key or a bad value raises `ConfigError` naming the key and what
+is allowed.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from keras_ssl.experiments import checks
+from keras_ssl.experiments.checks import ConfigError
+
+SELECT_ON = ("val", "test")
+FIGURE_KINDS = (
+    "views",
+    "pretext_curves",
+    "training_curves",
+    "label_efficiency",
+    "confusion_matrix",
+)
+TOP_LEVEL = (
+    "name", "title", "reference", "seed", "data", "encoder", "pretrain", "variants",
+    "evaluations", "figures", "profiles", "default_profile", "profile",
+)  # fmt: skip
+
+
+def _keys(kind) -> list[str]:
+    return [f.name for f in dataclasses.fields(kind)]
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """Where the images come from and how they are split, once, for every stage.
+
+    Args:
+        source: a catalogue name ("cifar10", "cifar10_keras", …) or a folder / `.zip`
+            of `<class>/<image>` files (Tiny ImageNet's archive layout works too).
+        split: the catalogue split or subfolder to load; None: "train" for named
+            data sets, every labelled image for a folder.
+        image_size: resize every image to this side when loading; None keeps it.
+        max_images: a seeded, class-balanced subset of about this many images.
+        test: the held-out test set: a count or a fraction. It is scored once per
+            stage, at the end; nothing is selected on it.
+        val: the validation set carved from the rest: a count or a fraction. Early
+            stopping, best weights and learning-rate schedules watch it.
+        select_on: "val", or "test" (the Umeå report's protocol: optimistic numbers,
+            labelled as such in `results.md`; needs `val: 0`).
+        test_source: a separate source of held-out test images (same classes), e.g.
+            an official test split; `test` must then be 0.
+    """
+
+    source: str = "cifar10"
+    split: str | None = None
+    image_size: int | None = None
+    max_images: int | None = None
+    test: int | float = 0.2
+    val: int | float = 0.1
+    select_on: str = "val"
+    test_source: str | None = None
+
+    def __post_init__(self):
+        checks.check_str(self.source, "data.source")
+        checks.check_str(self.split, "data.split", allow_none=True)
+        checks.check_int(self.image_size, "data.image_size", minimum=8, allow_none=True)
+        checks.check_int(self.max_images, "data.max_images", minimum=20, allow_none=True)
+        checks.check_size(self.test, "data.test")
+        checks.check_size(self.val, "data.val")
+        checks.check_name(self.select_on, "data.select_on", SELECT_ON)
+        checks.check_str(self.test_source, "data.test_source", allow_none=True)
+        if self.test_source is not None and self.test != 0:
+            raise ConfigError(
+                f"`data.test` is {self.test!r} but `data.test_source` gives the test images; "
+                "set data.test=0."
+            )
+
+
+@dataclass(frozen=True)
+class EncoderSpec:
+    """An encoder of the registry (`keras_ssl.encoders.available()`), or a saved one.
+
+    Args:
+        name: the registered builder.
+        args: more builder arguments (e.g. `alpha`).
+        weights: None (random), a name the builder can load ("imagenet"), a weights
+            file, or a saved encoder (`.keras`, which replaces name and args).
+        image_size: the side of the images the encoder takes; images are resized
+            to it on the device.
+    """
+
+    name: str = "mobilenet_v2"
+    args: dict[str, Any] = field(default_factory=dict)
+    weights: str | None = None
+    image_size: int = 96
+
+    def __post_init__(self):
+        object.__setattr__(self, "args", checks.check_mapping(self.args, "encoder.args"))
+        checks.check_str(self.weights, "encoder.weights", allow_none=True)
+        checks.check_int(self.image_size, "encoder.image_size", minimum=8)
+        checks.check_encoder(self.name, self.args, self.weights, "encoder")
+
+    @property
+    def saved(self) -> bool:
+        """Whether the encoder is a saved `.keras` model rather than a builder's."""
+        return isinstance(self.weights, str) and self.weights.endswith(".keras")
+
+
+@dataclass(frozen=True)
+class PretrainSpec:
+    """Self-supervised pretraining of a variant's encoder.
+
+    Args:
+        method: a method of `keras_ssl.pretext.available()`.
+        method_args: its constructor arguments (e.g. `temperature` for SimCLR).
+        augment: the augmentation preset (`keras_ssl.augment.available()`).
+        augment_args: more arguments of the preset (e.g. `crop_scale`).
+        epochs: the most epochs.
+        batch_size: images per step.
+        optimizer: a Keras optimizer name.
+        learning_rate: its learning rate.
+        patience: stop when the method's validation metric (e.g.
+            `val_rotation_accuracy`) has not improved for this many epochs, and keep
+            the best epoch's weights; None trains every epoch and keeps the last.
+        reduce_lr_patience: halve the learning rate when the validation loss has not
+            improved for this many epochs; None keeps it constant.
+    """
+
+    method: str = "simclr"
+    method_args: dict[str, Any] = field(default_factory=dict)
+    augment: str = "simclr"
+    augment_args: dict[str, Any] = field(default_factory=dict)
+    epochs: int = 100
+    batch_size: int = 256
+    optimizer: str = "adam"
+    learning_rate: float = 1e-3
+    patience: int | None = None
+    reduce_lr_patience: int | None = None
+
+    def __post_init__(self):
+        for name in ("method_args", "augment_args"):
+            value = checks.check_mapping(getattr(self, name), f"pretrain.{name}")
+            object.__setattr__(self, name, value)
+        checks.check_method(self.method, self.method_args, "pretrain")
+        checks.check_int(self.epochs, "pretrain.epochs")
+        checks.check_int(self.batch_size, "pretrain.batch_size", minimum=2)
+        checks.check_positive(self.learning_rate, "pretrain.learning_rate")
+        checks.check_optimizer(self.optimizer, "pretrain.optimizer")
+        checks.check_int(self.patience, "pretrain.patience", minimum=0, allow_none=True)
+        checks.check_int(
+            self.reduce_lr_patience, "pretrain.reduce_lr_patience", minimum=0, allow_none=True
+        )
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One encoder of the experiment: how it is built and how (whether) it is pretrained."""
+
+    name: str
+    encoder: EncoderSpec
+    pretrain: PretrainSpec | None
+
+    def __post_init__(self):
+        if self.pretrain is not None:
+            checks.check_augment(
+                self.pretrain.augment, self.encoder.image_size, self.pretrain.augment_args,
+                "pretrain",
+            )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """One measurement on every variant, at every label fraction.
+
+    Args:
+        name: its folder and column name.
+        kind: one of `keras_ssl.experiments.evaluations.available()`: "finetune" (a
+            recipe on the pretrained encoder), "linear_probe", "baseline" (the same
+            architecture trained without pretraining), "knn".
+        recipe: the fine-tuning recipe (`keras_ssl.finetune.available_recipes()`);
+            None: the kind's default.
+        recipe_args: recipe fields to change (e.g. `epochs`, `freeze_first`).
+        fractions: label fractions of the training images, each in (0, 1].
+        classes: a subset of the data's class names (a downstream task): training,
+            validation and test images of the other classes are left out.
+        init: for "baseline": "variant" (the variant's initial weights, e.g.
+            ImageNet) or "random" (from scratch).
+        k: neighbours, for "knn".
+        reference: the paper's accuracy (%) at each fraction, for the side-by-side
+            columns.
+    """
+
+    name: str
+    kind: str = "finetune"
+    recipe: str | None = None
+    recipe_args: dict[str, Any] = field(default_factory=dict)
+    fractions: tuple[float, ...] = (1.0,)
+    classes: tuple[str, ...] | None = None
+    init: str = "variant"
+    k: int = 20
+    reference: dict[float, float] = field(default_factory=dict)
+
+    def __post_init__(self):
+        from keras_ssl.experiments import evaluations
+
+        key = f"evaluations.{self.name}"
+        checks.check_name(self.kind, f"{key}.kind", evaluations.available())
+        object.__setattr__(self, "recipe_args", checks.check_mapping(self.recipe_args, key))
+        object.__setattr__(
+            self, "fractions", checks.check_fractions(self.fractions, f"{key}.fractions")
+        )
+        checks.check_name(self.init, f"{key}.init", ("variant", "random"))
+        checks.check_int(self.k, f"{key}.k")
+        if self.classes is not None:
+            if isinstance(self.classes, str) or not isinstance(self.classes, Sequence):
+                raise ConfigError(
+                    f"`{key}.classes` must be a list of class names; got {self.classes!r}."
+                )
+            if len(set(self.classes)) < 2:
+                raise ConfigError(
+                    f"`{key}.classes` needs at least 2 different classes; got {list(self.classes)}."
+                )
+            object.__setattr__(self, "classes", tuple(str(c) for c in self.classes))
+        object.__setattr__(self, "reference", _reference(self.reference, f"{key}.reference"))
+        evaluations.get(self.kind).check(self)
+
+    def resolved_recipe(self):
+        """The `keras_ssl.finetune.FinetuneConfig` of this evaluation (None for kNN)."""
+        from keras_ssl.experiments import evaluations
+
+        recipe = self.recipe or evaluations.get(self.kind).default_recipe
+        if recipe is None:
+            return None
+        return checks.check_recipe(recipe, self.recipe_args, f"evaluations.{self.name}")
+
+
+def _reference(value, key: str) -> dict[float, float]:
+    content = checks.check_mapping(value, key)
+    try:
+        return {float(f): float(a) for f, a in content.items()}
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"`{key}` must map label fractions to accuracies (%); got {value!r}."
+        ) from None
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A resolved experiment: everything that decides its results.
+
+    Build it with `keras_ssl.experiments.load(name_or_path, profile, assignments)`.
+    `get_config()` gives the resolved document (what `config.yaml` in the run
+    folder holds); `Experiment.from_config` reads it back.
+    """
+
+    name: str
+    title: str
+    reference: str
+    profile: str
+    seed: int
+    data: DataSpec
+    variants: tuple[Variant, ...]
+    evaluations: tuple[Evaluation, ...]
+    figures: dict[str, str]
+    document: dict = field(repr=False, compare=False, default_factory=dict)
+
+    @property
+    def selects_on_test(self) -> bool:
+        """Whether model selection watches the test images (the Umeå report's protocol)."""
+        return self.data.select_on == "test"
+
+    def variant(self, name: str) -> Variant:
+        return next(v for v in self.variants if v.name == name)
+
+    def evaluation(self, name: str) -> Evaluation:
+        return next(e for e in self.evaluations if e.name == name)
+
+    def get_config(self) -> dict:
+        return copy.deepcopy(self.document)
+
+    @classmethod
+    def from_config(cls, document: Mapping) -> Experiment:
+        return build(document)
+
+
+# -- documents: merging, assignments, building -------------------------------------------
+
+
+# A changed builder, method or preset takes none of the old one's arguments.
+_ARGUMENTS_OF = {"name": "args", "method": "method_args", "augment": "augment_args"}
+
+
+def deep_merge(base: Mapping, changes: Mapping) -> dict:
+    """`base` with `changes` merged in, mapping by mapping; other values replace.
+
+    Changing an encoder's `name`, a `method` or an `augment` preset replaces the old
+    one's arguments (`args`, `method_args`, `augment_args`) with those `changes` gives,
+    or none, instead of merging them.
+
+    Example:
+
+    >>> deep_merge({"data": {"test": 0.2, "val": 0.1}}, {"data": {"val": 0}})
+    {'data': {'test': 0.2, 'val': 0}}
+    """
+    merged = copy.deepcopy(dict(base))
+    for key, value in (changes or {}).items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    for key, arguments in _ARGUMENTS_OF.items():
+        if key in (changes or {}) and base.get(key) != changes[key]:
+            merged[arguments] = copy.deepcopy(changes.get(arguments) or {})
+    return merged
+
+
+def assign(document: Mapping, assignments: Sequence[str]) -> dict:
+    """Applies `dotted.key=value` assignments (values parsed as YAML) to a document.
+
+    Example:
+
+    >>> assign({"pretrain": {"epochs": 3}}, ["pretrain.epochs=5"])
+    {'pretrain': {'epochs': 5}}
+    """
+    document = copy.deepcopy(dict(document))
+    for assignment in assignments:
+        key, sep, text = assignment.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ConfigError(f"Expected KEY=VALUE (e.g. pretrain.epochs=3); got {assignment!r}.")
+        try:
+            value = yaml.safe_load(text) if text.strip() else None
+        except yaml.YAMLError as error:
+            raise ConfigError(f"Cannot parse the value of {assignment!r}: {error}") from None
+        parts = key.split(".")
+        known = [k for k in TOP_LEVEL if k not in ("profiles", "profile", "default_profile")]
+        if parts[0] not in known:
+            raise ConfigError(
+                f"Unknown key {parts[0]!r} in {assignment!r}; top-level keys: {', '.join(known)}."
+            )
+        target = document
+        for depth, part in enumerate(parts[:-1]):
+            if target.get(part) is None:
+                target[part] = {}
+            if not isinstance(target[part], dict):
+                raise ConfigError(
+                    f"`{'.'.join(parts[: depth + 1])}` is not a mapping; cannot set {key!r}."
+                )
+            target = target[part]
+        target[parts[-1]] = value
+    return document
+
+
+def resolve(document: Mapping, profile: str | None = None, assignments: Sequence[str] = ()):
+    """An `Experiment` from an experiment file's content, a profile and assignments.
+
+    Args:
+        document: the file's content (`profiles` included).
+        profile: a key of `document["profiles"]`; None: its `default_profile`, or
+            none.
+        assignments: `key=value` changes applied last (see `assign`).
+
+    Returns:
+        The validated `Experiment`.
+
+    Raises:
+        ConfigError: for an unknown profile or key, or a bad value.
+    """
+    document = dict(checks.check_keys(document, TOP_LEVEL, "the experiment"))
+    profiles = checks.check_mapping(document.pop("profiles", None), "profiles")
+    default = document.pop("default_profile", None)
+    document.pop("profile", None)
+    profile = profile or default
+    if profile is not None:
+        if profile not in profiles:
+            known = ", ".join(profiles) or "none (the file defines no profiles)"
+            raise ConfigError(f"Unknown profile {profile!r} (`profile`); expected one of: {known}.")
+        document = deep_merge(document, profiles[profile] or {})
+    document = assign(document, assignments)
+    document["profile"] = profile or "custom"
+    return build(document)
+
+
+def build(document: Mapping) -> Experiment:
+    """An `Experiment` from a resolved document (no profiles): checks every key."""
+    top = [k for k in TOP_LEVEL if k not in ("profiles", "default_profile")]
+    document = checks.check_keys(document, top, "the experiment")
+    checks.check_str(document.get("name"), "name")
+    seed = document.get("seed", 0)
+    checks.check_int(seed, "seed", minimum=0)
+    data = DataSpec(**checks.check_keys(document.get("data"), _keys(DataSpec), "data"))
+    variants = _variants(document)
+    evaluations = _evaluations(document.get("evaluations"))
+    if evaluations:
+        checks.check_selection(data.select_on, data.val)
+        if data.test == 0 and data.test_source is None:
+            raise ConfigError(
+                "`data.test` is 0: evaluations are measured on held-out test images; give a "
+                "count (e.g. 10000), a fraction (e.g. 0.2) or data.test_source."
+            )
+    figures = checks.check_mapping(document.get("figures"), "figures")
+    for kind in figures:
+        if kind not in FIGURE_KINDS:
+            raise ConfigError(
+                f"Unknown figure kind {kind!r} in `figures`; expected: {', '.join(FIGURE_KINDS)}."
+            )
+    return Experiment(
+        name=document["name"],
+        title=str(document.get("title") or ""),
+        reference=str(document.get("reference") or ""),
+        profile=str(document.get("profile", "custom")),
+        seed=seed,
+        data=data,
+        variants=variants,
+        evaluations=evaluations,
+        figures={kind: str(name) for kind, name in figures.items()},
+        document=copy.deepcopy(dict(document)),
+    )
+
+
+def _variants(document: Mapping) -> tuple[Variant, ...]:
+    encoder = checks.check_keys(document.get("encoder"), _keys(EncoderSpec), "encoder")
+    pretrain = document.get("pretrain")
+    if pretrain is not None:
+        pretrain = checks.check_keys(pretrain, _keys(PretrainSpec), "pretrain")
+    content = checks.check_mapping(document.get("variants"), "variants") or {"main": {}}
+    variants = []
+    for name, changes in content.items():
+        if changes is None:  # removed by a profile
+            continue
+        where = f"variants.{name}"
+        changes = checks.check_keys(changes, ["encoder", "pretrain"], where)
+        checks.check_keys(changes.get("encoder"), _keys(EncoderSpec), f"{where}.encoder")
+        if changes.get("pretrain") is not None:
+            checks.check_keys(changes["pretrain"], _keys(PretrainSpec), f"{where}.pretrain")
+        spec = deep_merge({"encoder": encoder, "pretrain": pretrain}, changes)
+        variant_pretrain = None if spec["pretrain"] is None else PretrainSpec(**spec["pretrain"])
+        variants.append(Variant(str(name), EncoderSpec(**spec["encoder"]), variant_pretrain))
+    if not variants:
+        raise ConfigError("`variants` removes every variant: keep at least one.")
+    return tuple(variants)
+
+
+def _evaluations(content) -> tuple[Evaluation, ...]:
+    content = checks.check_mapping(content, "evaluations")
+    evaluations = []
+    for name, spec in content.items():
+        if spec is None:  # removed by a profile
+            continue
+        keys = [k for k in _keys(Evaluation) if k != "name"]
+        evaluations.append(
+            Evaluation(name=str(name), **checks.check_keys(spec, keys, f"evaluations.{name}"))
+        )
+    return tuple(evaluations)
+
+
+# -- YAML ------------------------------------------------------------------------------------
+
+
+class _Dumper(yaml.SafeDumper):
+    """Block-style sections, lists on one line: `fractions: [0.01, 0.05, ...]`."""
+
+
+_Dumper.add_representer(
+    list, lambda dumper, value: dumper.represent_sequence("tag:yaml.org,2002:seq", value, True)
+)
+_Dumper.add_representer(
+    tuple, lambda dumper, value: dumper.represent_sequence("tag:yaml.org,2002:seq", value, True)
+)
+
+
+def dump_yaml(content: Mapping) -> str:
+    """Nested dicts as YAML text, keys in their order, lists on one line."""
+    return yaml.dump(
+        dict(content), Dumper=_Dumper, sort_keys=False, default_flow_style=False,
+        allow_unicode=True, width=100,
+    )  # fmt: skip
