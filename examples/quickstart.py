@@ -19,6 +19,7 @@ split = data.train_val_test_split(images.labels, val=0.1, test=0.2, seed=0)
 train, val, test = (images.subset(split[name]) for name in ("train", "val", "test"))
 unlabeled = train.subset(range(10_000))  # a slice keeps this demo short on a CPU
 
+
 # 2. SimCLR pretraining with model.fit: the two augmented views are made on the device.
 # A small CNN keeps the whole script near four minutes on a 2-core CPU; on a GPU use
 # keras_ssl.encoders.mobilenet_v2(input_shape=(96, 96, 3)).

@@ -250,7 +250,7 @@ def available_recipes() -> list[str]:
     return sorted(_PRESETS)
 
 
-def get_recipe(recipe: str | FinetuneConfig = "umea", **overrides) -> FinetuneConfig:
+def get_recipe(recipe: str | FinetuneConfig = "full", **overrides) -> FinetuneConfig:
     """A preset recipe (or a given config) with some fields changed.
 
     Args:

@@ -131,7 +131,7 @@ def label_efficiency_sweep(
     val_data=0.1,
     num_classes: int | None = None,
     fractions: Sequence[float] = (0.01, 0.1, 1.0),
-    recipe: str | FinetuneConfig = "umea",
+    recipe: str | FinetuneConfig = "full",
     seed: int = 0,
     *,
     test_data=None,

@@ -29,7 +29,7 @@ def finetune(
     train_data,
     val_data,
     num_classes: int,
-    recipe: str | FinetuneConfig = "umea",
+    recipe: str | FinetuneConfig = "full",
     *,
     copy: bool = True,
     callbacks: Sequence[keras.callbacks.Callback] | None = None,
