@@ -241,3 +241,68 @@ def check_source(source: str) -> None:
             f"Data path {source!r} (`data.source`) is a file but not a .zip archive; expected "
             "a folder or a .zip of <class>/<image> files."
         )
+
+
+# -- checks on the built architecture: before any data is loaded ---------------------
+
+
+def check_variant(experiment, variant) -> None:
+    """What the variant's settings ask of its encoder, checked on the bare architecture."""
+    from keras_ssl.experiments import pretraining
+    from keras_ssl.finetune import resolve_freeze
+
+    spec = variant.pretrain
+    watches = spec is not None and (spec.patience, spec.reduce_lr_patience) != (None, None)
+    if watches and experiment.data.val == 0:
+        raise ConfigError(
+            f"`variants.{variant.name}.pretrain.patience` / `reduce_lr_patience` watch the "
+            "validation images, but `data.val` is 0; give data.val or set them to null."
+        )
+    if variant.encoder.saved:
+        return
+    try:
+        encoder = pretraining.build_encoder(variant.encoder, None)
+    except (ValueError, TypeError) as error:
+        raise ConfigError(
+            f"`encoder` {variant.encoder.name!r} with args {variant.encoder.args} at image_size "
+            f"{variant.encoder.image_size} (variant {variant.name!r}): {error}"
+        ) from None
+    if variant.pretrain is not None:
+        _check_method_args(variant, encoder)
+    for evaluation in experiment.evaluations:
+        recipe = evaluation.resolved_recipe()
+        if recipe is None:
+            continue
+        try:
+            resolve_freeze(encoder, recipe.freeze_first, variant.encoder.name)
+        except ValueError as error:
+            raise ConfigError(
+                f"`evaluations.{evaluation.name}.recipe_args` (variant {variant.name!r}): {error}"
+            ) from None
+
+
+def _check_method_args(variant, encoder) -> None:
+    """Builds the pretext model once on the bare encoder, so a bad argument names its key."""
+    from keras_ssl import pretext
+
+    spec = variant.pretrain
+    try:
+        pretext.get(spec.method, encoder, augment=None, **spec.method_args)
+    except (ValueError, TypeError) as error:
+        raise ConfigError(
+            f"`pretrain.method_args` {spec.method_args} of {spec.method!r} (variant "
+            f"{variant.name!r}): {error}"
+        ) from None
+
+
+def check_monitor(evaluation, num_classes: int) -> None:
+    """The metric the evaluation's recipe watches must be one that training logs."""
+    from keras_ssl.finetune._core import check_monitor as check_logged
+
+    recipe = evaluation.resolved_recipe()
+    if recipe is None:
+        return
+    try:
+        check_logged(recipe, num_classes)
+    except ValueError as error:
+        raise ConfigError(f"`evaluations.{evaluation.name}.recipe_args`: {error}") from None

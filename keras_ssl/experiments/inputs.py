@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from keras_ssl.experiments import checks
 from keras_ssl.experiments.checks import ConfigError, DataSourceError, check_source
 from keras_ssl.experiments.schema import DataSpec, Experiment
 
@@ -47,8 +48,8 @@ def load_images(source: str, split: str | None = None, image_size: int | None = 
             raise
         raise DataSourceError(
             f"Could not load {source!r} ({type(error).__name__}: {error}). Downloading needs "
-            "internet (and TFDS's own dependencies); give data.source=PATH with a folder or .zip of "
-            "<class>/<image> files instead, e.g. --data ../shared/data/cifar10-train.zip."
+            "internet (and TFDS's own dependencies); give `data.source` a folder or .zip of "
+            "<class>/<image> files instead, e.g. ../shared/data/cifar10-train.zip."
         ) from None
     if labeled and not imageset.is_labeled:
         raise DataSourceError(
@@ -225,20 +226,7 @@ class ExperimentData:
         for evaluation in self.experiment.evaluations:
             for fraction in evaluation.fractions:
                 data = self.for_evaluation(evaluation, fraction, self.experiment.seed)
-                check_monitor(evaluation, len(data.class_names))
-
-
-def check_monitor(evaluation, num_classes: int) -> None:
-    """The metric the evaluation's recipe watches must be one that training logs."""
-    from keras_ssl.finetune._core import check_monitor
-
-    recipe = evaluation.resolved_recipe()
-    if recipe is None:
-        return
-    try:
-        check_monitor(recipe, num_classes)
-    except ValueError as error:
-        raise ConfigError(f"`evaluations.{evaluation.name}.recipe_args`: {error}") from None
+                checks.check_monitor(evaluation, len(data.class_names))
 
 
 def prepare(experiment: Experiment, split_file: Path | None = None) -> ExperimentData:

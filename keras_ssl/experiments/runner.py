@@ -32,7 +32,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from keras_ssl.experiments import evaluations, inputs, pretraining, report
+from keras_ssl.experiments import checks, evaluations, inputs, pretraining, report
 from keras_ssl.experiments.checks import ConfigError
 from keras_ssl.experiments.run_folder import RunFolder, read_json, write_json
 from keras_ssl.experiments.schema import Experiment
@@ -77,62 +77,10 @@ def check(
         )
     inputs.check_source(experiment.data.source)
     for variant in experiment.variants:
-        _check_variant(experiment, variant)
+        checks.check_variant(experiment, variant)
     for evaluation in experiment.evaluations:  # every metric is logged from 4 classes on
-        inputs.check_monitor(evaluation, num_classes=4)
+        checks.check_monitor(evaluation, num_classes=4)
     return RunFolder(output).check(experiment.get_config(), force)
-
-
-def _check_variant(experiment: Experiment, variant) -> None:
-    """What the variant's settings ask of its encoder, checked on the bare architecture."""
-    from keras_ssl.finetune import resolve_freeze
-
-    if (
-        variant.pretrain is not None
-        and experiment.data.val == 0
-        and (
-            variant.pretrain.patience is not None or variant.pretrain.reduce_lr_patience is not None
-        )
-    ):
-        raise ConfigError(
-            f"`variants.{variant.name}.pretrain.patience` / `reduce_lr_patience` watch the "
-            "validation images, but `data.val` is 0; give data.val or set them to null."
-        )
-    if variant.encoder.saved:
-        return
-    try:
-        encoder = pretraining.build_encoder(variant.encoder, None)
-    except (ValueError, TypeError) as error:
-        raise ConfigError(
-            f"`encoder` {variant.encoder.name!r} with args {variant.encoder.args} at image_size "
-            f"{variant.encoder.image_size} (variant {variant.name!r}): {error}"
-        ) from None
-    if variant.pretrain is not None:
-        _check_method_args(variant, encoder)
-    for evaluation in experiment.evaluations:
-        recipe = evaluation.resolved_recipe()
-        if recipe is None:
-            continue
-        try:
-            resolve_freeze(encoder, recipe.freeze_first, variant.encoder.name)
-        except ValueError as error:
-            raise ConfigError(
-                f"`evaluations.{evaluation.name}.recipe_args` (variant {variant.name!r}): {error}"
-            ) from None
-
-
-def _check_method_args(variant, encoder) -> None:
-    """Builds the pretext model once on the bare encoder, so a bad argument names its key."""
-    from keras_ssl import pretext
-
-    spec = variant.pretrain
-    try:
-        pretext.get(spec.method, encoder, augment=None, **spec.method_args)
-    except (ValueError, TypeError) as error:
-        raise ConfigError(
-            f"`pretrain.method_args` {spec.method_args} of {spec.method!r} (variant "
-            f"{variant.name!r}): {error}"
-        ) from None
 
 
 def run(
