@@ -17,7 +17,7 @@ DIST_PY = $(if $(wildcard $(PY)),$(PY),$(PYTHON))
 CHECK_VENV := build/check-dist/venv
 CHECK_RUN := build/check-dist/run
 
-.PHONY: install test lint reproduce-umea benchmarks dist check-dist clean
+.PHONY: install test lint reproduce-umea reproduce-rotation benchmarks dist check-dist clean
 
 install: $(STAMP)
 
@@ -36,6 +36,12 @@ lint: install
 
 reproduce-umea: install
 	$(VENV)/bin/keras-ssl reproduce umea --profile $(PROFILE) --data $(DATA) --output $(RUN_DIR)
+
+# The rotation report (001) on the 40-class Tiny ImageNet subset.
+TINY_DATA ?= ../shared/data/tiny-imagenet-200-40class.zip
+reproduce-rotation: install
+	$(VENV)/bin/keras-ssl reproduce rotation-tiny-imagenet --profile $(PROFILE) --data $(TINY_DATA) \
+		--output runs/rotation-tiny-imagenet-$(PROFILE)
 
 benchmarks: install
 	$(PY) benchmarks/pretrain_throughput.py

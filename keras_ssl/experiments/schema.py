@@ -347,6 +347,9 @@ def deep_merge(base: Mapping, changes: Mapping) -> dict:
 def assign(document: Mapping, assignments: Sequence[str]) -> dict:
     """Applies `dotted.key=value` assignments (values parsed as YAML) to a document.
 
+    As in `deep_merge`, assigning another `method` (encoder `name`, `augment`) clears
+    its arguments: assign new ones after it.
+
     Example:
 
     >>> assign({"pretrain": {"epochs": 3}}, ["pretrain.epochs=5"])
@@ -377,6 +380,9 @@ def assign(document: Mapping, assignments: Sequence[str]) -> dict:
                     f"`{'.'.join(parts[: depth + 1])}` is not a mapping; cannot set {key!r}."
                 )
             target = target[part]
+        arguments = _ARGUMENTS_OF.get(parts[-1])
+        if arguments and target.get(parts[-1]) != value:  # as in `deep_merge`
+            target[arguments] = {}
         target[parts[-1]] = value
     return document
 

@@ -71,6 +71,10 @@ def test_assignments_parse_yaml_values_and_reach_any_key():
     assert umea.evaluations[0].fractions == (0.1, 1.0) and len(umea.evaluations) == 1
     assert umea.data.max_images is None
     assert assign({}, ["data.b.c=[1, 2]"]) == {"data": {"b": {"c": [1, 2]}}}
+    rotation = experiments.load(
+        "umea", "smoke", ["pretrain.method=rotation", "pretrain.method_args.mode=random"]
+    )
+    assert rotation.variants[0].pretrain.method_args == {"mode": "random"}
     with pytest.raises(ConfigError, match="Expected KEY=VALUE"):
         assign({}, ["pretrain.epochs"])
 
