@@ -29,8 +29,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
-
 from keras_ssl.experiments.checks import ConfigError
 
 
@@ -260,10 +258,3 @@ def _at_image_size(encoder, image_shape):
     if wanted is None or tuple(wanted[:2]) == tuple(image_shape[:2]):
         return encoder
     return keras.Sequential([keras.Input(image_shape), keras.layers.Resizing(*wanted[:2]), encoder])
-
-
-def labels_of(train: tuple, fraction: float, seed: int, class_names=None) -> np.ndarray:
-    """Indices of the class-balanced, nested label fraction of the training images."""
-    from keras_ssl.data import label_fraction
-
-    return label_fraction(train[1], fraction, seed=seed, class_names=class_names)
