@@ -237,7 +237,9 @@ def test_tfds_without_internet_suggests_a_path(monkeypatch, tmp_path, capsys):
         capsys, "reproduce", "umea", "--profile", "smoke", "--output", tmp_path / "run"
     )
     assert "Could not load 'cifar10' (OSError: Name or service not known)" in message
-    assert "give `data.source` (--data) a folder or .zip of <class>/<image> files instead" in message
+    assert (
+        "give `data.source` (--data) a folder or .zip of <class>/<image> files instead" in message
+    )
 
 
 def test_unknown_stop_after_stage(capsys):
