@@ -154,7 +154,8 @@ class NTXent(keras.losses.Loss):
         return {**super().get_config(), "temperature": self.temperature}
 
 
-def _check_pair(p, z, what: str):
+def _normalized_pair(p, z, what: str):
+    """`p` and `stop_gradient(z)` in float32, scaled to unit length; checks the shapes."""
     if len(p.shape) != 2 or len(z.shape) != 2:
         raise ValueError(
             f"{what} expects two batches of vectors of shape (batch, dim); "
@@ -165,18 +166,14 @@ def _check_pair(p, z, what: str):
             f"{what} expects `p` and `z` of the same shape; got {tuple(p.shape)} and "
             f"{tuple(z.shape)}."
         )
-
-
-def _cosine_similarity(p, z):
-    """Row-wise cosine similarity in float32, shape `(N,)`; `z` gets no gradient."""
     p = l2_normalize(ops.cast(p, "float32"))
     z = l2_normalize(ops.stop_gradient(ops.cast(z, "float32")))
-    return ops.sum(p * z, axis=-1)
+    return p, z
 
 
 def _negative_cosine_per_pair(p, z):
-    _check_pair(p, z, "The negative cosine similarity")
-    return -_cosine_similarity(p, z)
+    p, z = _normalized_pair(p, z, "The negative cosine similarity")
+    return -ops.sum(p * z, axis=-1)
 
 
 def negative_cosine_similarity(p, z):
@@ -210,9 +207,7 @@ def negative_cosine_similarity(p, z):
 
 
 def _normalized_mse_per_pair(p, z):
-    _check_pair(p, z, "The normalized MSE")
-    p = l2_normalize(ops.cast(p, "float32"))
-    z = l2_normalize(ops.stop_gradient(ops.cast(z, "float32")))
+    p, z = _normalized_pair(p, z, "The normalized MSE")
     return ops.sum(ops.square(p - z), axis=-1)
 
 
