@@ -13,14 +13,15 @@ from keras import ops
 _MASK_PENALTY = 1e9
 
 
-def _check_temperature(temperature: float) -> float:
+def _check_temperature(temperature: float, name: str = "temperature") -> float:
     if (
         isinstance(temperature, bool)
         or not isinstance(temperature, numbers.Real)
         or not temperature > 0
     ):
         raise ValueError(
-            f"`temperature` must be a positive number (SimCLR uses 0.1 to 0.5); got {temperature!r}."
+            f"`{name}` must be a positive number (a softmax temperature such as 0.04 to 0.5); "
+            f"got {temperature!r}."
         )
     return float(temperature)
 
@@ -151,3 +152,417 @@ class NTXent(keras.losses.Loss):
 
     def get_config(self):
         return {**super().get_config(), "temperature": self.temperature}
+
+
+def _normalized_pair(p, z, what: str):
+    """`p` and `stop_gradient(z)` in float32, scaled to unit length; checks the shapes."""
+    if len(p.shape) != 2 or len(z.shape) != 2:
+        raise ValueError(
+            f"{what} expects two batches of vectors of shape (batch, dim); "
+            f"got shapes {tuple(p.shape)} and {tuple(z.shape)}."
+        )
+    if tuple(p.shape) != tuple(z.shape) and None not in (*p.shape, *z.shape):
+        raise ValueError(
+            f"{what} expects `p` and `z` of the same shape; got {tuple(p.shape)} and "
+            f"{tuple(z.shape)}."
+        )
+    p = l2_normalize(ops.cast(p, "float32"))
+    z = l2_normalize(ops.stop_gradient(ops.cast(z, "float32")))
+    return p, z
+
+
+def _negative_cosine_per_pair(p, z):
+    p, z = _normalized_pair(p, z, "The negative cosine similarity")
+    return -ops.sum(p * z, axis=-1)
+
+
+def negative_cosine_similarity(p, z):
+    """SimSiam's negative cosine similarity, with a stop-gradient on the target `z`.
+
+    For a prediction `p` and a target `z` (Chen & He 2021, "Exploring Simple Siamese
+    Representation Learning", eq. 1 and the stop-gradient of eq. 3):
+
+        D(p, z) = -mean_n( p_n / |p_n| . stopgrad(z_n) / |z_n| )
+
+    The method symmetrises it, `L = 0.5 * D(p1, z2) + 0.5 * D(p2, z1)`, by calling
+    this function twice; that is left to the caller. Computed in float32 whatever the
+    input dtype.
+
+    Args:
+        p: predictor outputs, shape `(N, D)`; the gradient flows through `p`.
+        z: projector outputs of the other view, shape `(N, D)`; no gradient flows
+            through `z`.
+
+    Returns:
+        The scalar loss (float32), in `[-1, 1]`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> p = np.random.normal(size=(4, 8)).astype("float32")
+    >>> round(float(negative_cosine_similarity(p, 2.0 * p)), 4)
+    -1.0
+    """
+    return ops.mean(_negative_cosine_per_pair(p, z))
+
+
+def _normalized_mse_per_pair(p, z):
+    p, z = _normalized_pair(p, z, "The normalized MSE")
+    return ops.sum(ops.square(p - z), axis=-1)
+
+
+def normalized_mse(p, z):
+    """BYOL's mean squared error of L2-normalised vectors, with a stop-gradient on `z`.
+
+    For the online network's prediction `p` and the target network's projection `z`
+    (Grill et al. 2020, "Bootstrap Your Own Latent", eq. 2):
+
+        L = mean_n | p_n / |p_n| - stopgrad(z_n) / |z_n| |^2 = mean_n (2 - 2 cos(p_n, z_n))
+
+    BYOL symmetrises it by swapping the two views; that is left to the caller.
+    Computed in float32 whatever the input dtype.
+
+    Args:
+        p: online predictions, shape `(N, D)`; the gradient flows through `p`.
+        z: target projections, shape `(N, D)`; no gradient flows through `z`.
+
+    Returns:
+        The scalar loss (float32), in `[0, 4]`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> p = np.random.normal(size=(4, 8)).astype("float32")
+    >>> round(float(normalized_mse(p, -p)), 4)
+    4.0
+    """
+    return ops.mean(_normalized_mse_per_pair(p, z))
+
+
+def info_nce_logits(query, key, queue, temperature: float = 0.2):
+    """MoCo's logits: each query against its key (column 0) and the queue of negatives.
+
+    Queries, keys and queue rows are L2-normalised in float32; keys and queue get no
+    gradient. Row `n` is `[q_n . k_n, q_n . queue_1, ..., q_n . queue_K] / T`, so the
+    label of every row is 0.
+
+    Args:
+        query: the query encoder's embeddings, shape `(N, D)`.
+        key: the momentum (key) encoder's embeddings of the other views, `(N, D)`.
+        queue: embeddings of earlier batches' keys, the negatives, shape `(K, D)`.
+        temperature: T, > 0.
+
+    Returns:
+        `(logits, labels)`: float32 logits of shape `(N, 1 + K)` and int32 zeros of
+        shape `(N,)`.
+    """
+    temperature = _check_temperature(temperature)
+    if len(query.shape) != 2 or len(key.shape) != 2 or len(queue.shape) != 2:
+        raise ValueError(
+            "InfoNCE expects `query`, `key` of shape (batch, dim) and `queue` of shape "
+            f"(queue_size, dim); got {tuple(query.shape)}, {tuple(key.shape)} and "
+            f"{tuple(queue.shape)}."
+        )
+    dims = {query.shape[1], key.shape[1], queue.shape[1]} - {None}
+    if len(dims) > 1:
+        raise ValueError(
+            "`query`, `key` and `queue` must have the same embedding size; got shapes "
+            f"{tuple(query.shape)}, {tuple(key.shape)} and {tuple(queue.shape)}."
+        )
+    query = l2_normalize(ops.cast(query, "float32"))
+    key = l2_normalize(ops.stop_gradient(ops.cast(key, "float32")))
+    queue = l2_normalize(ops.stop_gradient(ops.cast(queue, "float32")))
+    positive = ops.sum(query * key, axis=-1, keepdims=True)
+    negatives = ops.matmul(query, ops.transpose(queue))
+    logits = ops.concatenate([positive, negatives], axis=1) / temperature
+    labels = ops.zeros((ops.shape(query)[0],), dtype="int32")
+    return logits, labels
+
+
+def _info_nce_per_query(query, key, queue, temperature):
+    logits, labels = info_nce_logits(query, key, queue, temperature)
+    return ops.sparse_categorical_crossentropy(labels, logits, from_logits=True)
+
+
+def info_nce(query, key, queue, temperature: float = 0.2):
+    """InfoNCE with a queue of negatives, the MoCo loss.
+
+    With L2-normalised query `q`, its positive key `k+` from the momentum encoder and
+    the K queued keys `k_i` (He et al. 2020, "Momentum Contrast", eq. 1; MoCo v2,
+    Chen et al. 2020, uses T = 0.2):
+
+        L_q = -log( exp(q . k+ / T) / (exp(q . k+ / T) + sum_i exp(q . k_i / T)) )
+
+    averaged over the batch. Keys and queue get no gradient. Computed in float32
+    whatever the input dtype. `info_nce_logits` gives the logits for accuracy metrics.
+
+    Args:
+        query: the query encoder's embeddings, shape `(N, D)`.
+        key: the key encoder's embeddings of the other views, shape `(N, D)`.
+        queue: the negatives, shape `(K, D)`.
+        temperature: T, > 0.
+
+    Returns:
+        The scalar loss (float32).
+
+    Example:
+
+    >>> import numpy as np
+    >>> q = np.eye(4, dtype="float32")[:2]
+    >>> queue = np.eye(4, dtype="float32")[2:]
+    >>> float(info_nce(q, q, queue, temperature=0.01)) < 1e-6
+    True
+    """
+    return ops.mean(_info_nce_per_query(query, key, queue, temperature))
+
+
+def _dino_per_sample(student_outputs, teacher_outputs, center, student_temp, teacher_temp):
+    student_temp = _check_temperature(student_temp, "student_temperature")
+    teacher_temp = _check_temperature(teacher_temp, "teacher_temperature")
+    student_outputs, teacher_outputs = list(student_outputs), list(teacher_outputs)
+    if not teacher_outputs or len(student_outputs) < max(len(teacher_outputs), 2):
+        raise ValueError(
+            "DINO expects the teachers' outputs of the global views and the students' "
+            "outputs of all views, global views first, with at least 2 views; got "
+            f"{len(teacher_outputs)} teacher and {len(student_outputs)} student outputs."
+        )
+    center = ops.stop_gradient(ops.cast(center, "float32"))
+    # Centering and sharpening (Caron et al. 2021, Sec. 3.1): the teacher is a target.
+    teacher_probs = [
+        ops.softmax((ops.stop_gradient(ops.cast(t, "float32")) - center) / teacher_temp, axis=-1)
+        for t in teacher_outputs
+    ]
+    student_log_probs = [
+        ops.log_softmax(ops.cast(s, "float32") / student_temp, axis=-1) for s in student_outputs
+    ]
+    terms = [
+        -ops.sum(probs * log_probs, axis=-1)
+        for i, probs in enumerate(teacher_probs)
+        for j, log_probs in enumerate(student_log_probs)
+        if i != j  # a view is not asked to predict itself
+    ]
+    return ops.mean(ops.stack(terms), axis=0)
+
+
+def dino_loss(
+    student_outputs,
+    teacher_outputs,
+    center,
+    student_temperature: float = 0.1,
+    teacher_temperature: float = 0.04,
+):
+    """The DINO self-distillation loss over multi-crop views.
+
+    With teacher probabilities `P_t = softmax((g_t(x) - c) / tau_t)` (centered by `c`,
+    sharpened by a low `tau_t`, no gradient) and student probabilities
+    `P_s = softmax(g_s(x') / tau_s)` (Caron et al. 2021, "Emerging Properties in
+    Self-Supervised Vision Transformers", eq. 1-2):
+
+        L = mean over pairs (i, j), i != j, of mean_n H(P_t(x_i), P_s(x_j)),
+        H(a, b) = -sum_k a_k log b_k
+
+    where `i` runs over the global views seen by the teacher and `j` over all views
+    seen by the student, global views first, so that pair `(i, i)` is the same view.
+    Computed in float32 whatever the input dtype; update `c` with
+    `dino_center_update`.
+
+    Args:
+        student_outputs: list of V student logits tensors, each `(N, K)`: the global
+            views first, then the local views.
+        teacher_outputs: list of the teacher's logits of the global views, each
+            `(N, K)`, in the same order as the first student views.
+        center: the teacher center `c`, shape `(K,)` or `(1, K)`; no gradient.
+        student_temperature: tau_s, > 0.
+        teacher_temperature: tau_t, > 0.
+
+    Returns:
+        The scalar loss (float32).
+
+    Example:
+
+    >>> import numpy as np
+    >>> # A uniform student costs log(K) whatever the teacher predicts.
+    >>> teacher = [np.random.normal(size=(2, 8)).astype("float32") for _ in range(2)]
+    >>> student = [np.zeros((2, 8), "float32")] * 4
+    >>> round(float(dino_loss(student, teacher, np.zeros(8, "float32"))), 4)
+    2.0794
+    """
+    return ops.mean(
+        _dino_per_sample(
+            student_outputs, teacher_outputs, center, student_temperature, teacher_temperature
+        )
+    )
+
+
+def dino_center_update(center, teacher_outputs, momentum: float = 0.9):
+    """The EMA update of DINO's teacher center (Caron et al. 2021, eq. 4).
+
+        c <- m * c + (1 - m) * mean over the batch and the global views of g_t(x)
+
+    Args:
+        center: the current center, shape `(K,)` or `(1, K)`.
+        teacher_outputs: list of the teacher's logits of the global views, each `(N, K)`.
+        momentum: m, in `[0, 1]`.
+
+    Returns:
+        The new center (float32, shape of `center`), with no gradient.
+
+    Example:
+
+    >>> import numpy as np
+    >>> c = dino_center_update(np.zeros(2, "float32"), [np.ones((3, 2), "float32")], 0.9)
+    >>> [round(float(v), 4) for v in keras.ops.convert_to_numpy(c)]
+    [0.1, 0.1]
+    """
+    if (
+        isinstance(momentum, bool)
+        or not isinstance(momentum, numbers.Real)
+        or not 0 <= momentum <= 1
+    ):
+        raise ValueError(
+            f"`momentum` must be a number in [0, 1] (DINO uses 0.9); got {momentum!r}."
+        )
+    teacher = ops.concatenate([ops.cast(t, "float32") for t in teacher_outputs], axis=0)
+    batch_center = ops.mean(ops.stop_gradient(teacher), axis=0)
+    center = ops.stop_gradient(ops.cast(center, "float32"))
+    return momentum * center + (1.0 - momentum) * batch_center
+
+
+@keras.saving.register_keras_serializable(package="keras_ssl")
+class NegativeCosineSimilarity(keras.losses.Loss):
+    """SimSiam's loss as a Keras `Loss`: `NegativeCosineSimilarity()(z, p)` returns
+    `negative_cosine_similarity(p, z)`.
+
+    Keras' order: the target `z` (no gradient) takes the place of `y_true`, the
+    prediction `p` that of `y_pred`. Sample weights, if given, weight each pair.
+
+    Args:
+        reduction: Keras loss reduction; the default averages over the pairs.
+        name: the loss name.
+
+    Example:
+
+    >>> import numpy as np
+    >>> p, z = np.random.normal(size=(2, 4, 8)).astype("float32")
+    >>> loss = NegativeCosineSimilarity()
+    >>> bool(abs(float(loss(z, p)) - float(negative_cosine_similarity(p, z))) < 1e-6)
+    True
+    """
+
+    def __init__(self, reduction="sum_over_batch_size", name="negative_cosine_similarity"):
+        super().__init__(name=name, reduction=reduction, dtype="float32")
+
+    def call(self, y_true, y_pred):
+        return _negative_cosine_per_pair(y_pred, y_true)
+
+
+@keras.saving.register_keras_serializable(package="keras_ssl")
+class NormalizedMSE(keras.losses.Loss):
+    """BYOL's loss as a Keras `Loss`: `NormalizedMSE()(z, p)` returns `normalized_mse(p, z)`.
+
+    Keras' order: the target projection `z` (no gradient) takes the place of `y_true`,
+    the prediction `p` that of `y_pred`. Sample weights, if given, weight each pair.
+
+    Args:
+        reduction: Keras loss reduction; the default averages over the pairs.
+        name: the loss name.
+
+    Example:
+
+    >>> import numpy as np
+    >>> p, z = np.random.normal(size=(2, 4, 8)).astype("float32")
+    >>> bool(abs(float(NormalizedMSE()(z, p)) - float(normalized_mse(p, z))) < 1e-6)
+    True
+    """
+
+    def __init__(self, reduction="sum_over_batch_size", name="normalized_mse"):
+        super().__init__(name=name, reduction=reduction, dtype="float32")
+
+    def call(self, y_true, y_pred):
+        return _normalized_mse_per_pair(y_pred, y_true)
+
+
+@keras.saving.register_keras_serializable(package="keras_ssl")
+class InfoNCE(keras.losses.Loss):
+    """MoCo's loss as a Keras `Loss`: `InfoNCE()((key, queue), query)` returns
+    `info_nce(query, key, queue)`.
+
+    The targets, which get no gradient, take the place of `y_true` as a `(key, queue)`
+    pair; the queries take that of `y_pred`. Sample weights, if given, weight each query.
+
+    Args:
+        temperature: T, > 0 (MoCo v2 uses 0.2).
+        reduction: Keras loss reduction; the default averages over the queries.
+        name: the loss name.
+
+    Example:
+
+    >>> import numpy as np
+    >>> q, k = np.random.normal(size=(2, 4, 8)).astype("float32")
+    >>> queue = np.random.normal(size=(16, 8)).astype("float32")
+    >>> bool(abs(float(InfoNCE(0.2)((k, queue), q)) - float(info_nce(q, k, queue, 0.2))) < 1e-5)
+    True
+    """
+
+    def __init__(self, temperature: float = 0.2, reduction="sum_over_batch_size", name="info_nce"):
+        super().__init__(name=name, reduction=reduction, dtype="float32")
+        self.temperature = _check_temperature(temperature)
+
+    def call(self, y_true, y_pred):
+        key, queue = y_true
+        return _info_nce_per_query(y_pred, key, queue, self.temperature)
+
+    def get_config(self):
+        return {**super().get_config(), "temperature": self.temperature}
+
+
+@keras.saving.register_keras_serializable(package="keras_ssl")
+class DINOLoss(keras.losses.Loss):
+    """DINO's loss as a Keras `Loss`: `DINOLoss()((teacher_outputs, center), student_outputs)`
+    returns `dino_loss(student_outputs, teacher_outputs, center)`.
+
+    The teacher side, which gets no gradient, takes the place of `y_true` as a
+    `(teacher_outputs, center)` pair; the list of student outputs that of `y_pred`.
+    The center is not state of the loss: keep it in the model and update it with
+    `dino_center_update`. Sample weights, if given, weight each image.
+
+    Args:
+        student_temperature: tau_s, > 0.
+        teacher_temperature: tau_t, > 0.
+        reduction: Keras loss reduction; the default averages over the images.
+        name: the loss name.
+
+    Example:
+
+    >>> import numpy as np
+    >>> teacher = [np.random.normal(size=(2, 8)).astype("float32") for _ in range(2)]
+    >>> student = [np.random.normal(size=(2, 8)).astype("float32") for _ in range(3)]
+    >>> center = np.zeros(8, "float32")
+    >>> value = DINOLoss()((teacher, center), student)
+    >>> bool(abs(float(value) - float(dino_loss(student, teacher, center))) < 1e-5)
+    True
+    """
+
+    def __init__(
+        self,
+        student_temperature: float = 0.1,
+        teacher_temperature: float = 0.04,
+        reduction="sum_over_batch_size",
+        name="dino_loss",
+    ):
+        super().__init__(name=name, reduction=reduction, dtype="float32")
+        self.student_temperature = _check_temperature(student_temperature, "student_temperature")
+        self.teacher_temperature = _check_temperature(teacher_temperature, "teacher_temperature")
+
+    def call(self, y_true, y_pred):
+        teacher_outputs, center = y_true
+        return _dino_per_sample(
+            y_pred, teacher_outputs, center, self.student_temperature, self.teacher_temperature
+        )
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "student_temperature": self.student_temperature,
+            "teacher_temperature": self.teacher_temperature,
+        }
