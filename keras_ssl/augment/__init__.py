@@ -8,9 +8,12 @@ augment when called with `training=True` (the default).
 
 from keras_ssl.augment.color_jitter import ColorJitter
 from keras_ssl.augment.gaussian_blur import GaussianBlur
+from keras_ssl.augment.multiview import MultiView, group_by_size
 from keras_ssl.augment.pipeline import AugmentPipeline
 from keras_ssl.augment.presets import (
     available,
+    byol_views,
+    dino_views,
     get,
     rotation_augment,
     simclr_augment,
@@ -18,15 +21,21 @@ from keras_ssl.augment.presets import (
 )
 from keras_ssl.augment.random_apply import RandomApply
 from keras_ssl.augment.random_resized_crop import RandomResizedCrop
+from keras_ssl.augment.solarize import RandomSolarize
 
 __all__ = [
     "AugmentPipeline",
     "ColorJitter",
     "GaussianBlur",
+    "MultiView",
     "RandomApply",
     "RandomResizedCrop",
+    "RandomSolarize",
     "available",
+    "byol_views",
+    "dino_views",
     "get",
+    "group_by_size",
     "rotation_augment",
     "simclr_augment",
     "umea_augment",

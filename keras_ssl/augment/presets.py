@@ -1,4 +1,9 @@
-"""Augmentation presets (SimCLR, Umeå report, rotation pretext) and the `get` registry."""
+"""Augmentation presets (SimCLR, Umeå report, rotation pretext) and the `get` registry.
+
+The multi-view presets (`byol_views`, `dino_views`) return a `MultiView`, a layer that
+returns a list of views; they are not in the `get` registry, whose presets are
+single-view pipelines that the pretext models call once per view.
+"""
 
 import inspect
 from collections.abc import Callable
@@ -8,9 +13,11 @@ import keras
 from keras_ssl.augment._checks import check_number, check_range, check_size
 from keras_ssl.augment.color_jitter import ColorJitter
 from keras_ssl.augment.gaussian_blur import GaussianBlur
+from keras_ssl.augment.multiview import MultiView
 from keras_ssl.augment.pipeline import AugmentPipeline
 from keras_ssl.augment.random_apply import RandomApply
 from keras_ssl.augment.random_resized_crop import RandomResizedCrop
+from keras_ssl.augment.solarize import RandomSolarize
 
 
 def _seeds(seed: int | None, count: int) -> list:
@@ -172,6 +179,135 @@ def rotation_augment(
         keras.layers.RandomContrast(contrast, seed=seeds[2]),
     ]
     return AugmentPipeline(layers, name="rotation_augment")
+
+
+# BYOL (Grill et al. 2020, Table 6) and DINO share this colour distortion: jitter of
+# brightness 0.4, contrast 0.4, saturation 0.2, hue 0.1 with p = 0.8, grayscale p = 0.2,
+# and a blur with sigma 0.1-2.0 and a kernel of about 10 % of the side (23 px at 224).
+_BYOL_JITTER = {"brightness": 0.4, "contrast": 0.4, "saturation": 0.2, "hue": 0.1}
+# Seeds of the views of a preset are `seed + _VIEW_SEED_STRIDE * view`, so that the
+# layers of different views never share a seed.
+_VIEW_SEED_STRIDE = 100
+
+
+def _byol_view(
+    size: int,
+    scale: tuple[float, float],
+    blur_rate: float,
+    solarize_rate: float,
+    seed: int | None,
+    name: str,
+) -> AugmentPipeline:
+    """Crop + flip, colour jitter and grayscale, then blur and solarize with their rates."""
+    seeds = _seeds(seed, 5)
+    layers = [
+        RandomResizedCrop(size, size, scale=scale, horizontal_flip=True, seed=seeds[0]),
+        ColorJitter(**_BYOL_JITTER, rate=0.8, grayscale_rate=0.2, seed=seeds[1]),
+    ]
+    if blur_rate > 0:
+        blur = GaussianBlur(2 * (size // 20) + 1, sigma=(0.1, 2.0), seed=seeds[2])
+        layers.append(blur if blur_rate == 1 else RandomApply(blur, blur_rate, seed=seeds[3]))
+    if solarize_rate > 0:
+        layers.append(RandomSolarize(solarize_rate, seed=seeds[4]))
+    return AugmentPipeline(layers, name=name)
+
+
+def _view_seed(seed: int | None, view: int) -> int | None:
+    return None if seed is None else seed + _VIEW_SEED_STRIDE * view
+
+
+def byol_views(image_size: int, seed: int | None = None) -> MultiView:
+    """BYOL's two asymmetric views (Grill et al. 2020, Table 6), on the whole batch.
+
+    Both views: random resized crop to `image_size` (area 0.08–1, aspect 3/4–4/3) with
+    horizontal flip p = 0.5, colour jitter (brightness 0.4, contrast 0.4, saturation
+    0.2, hue 0.1, random order) with p = 0.8, grayscale with p = 0.2, Gaussian blur
+    with sigma 0.1–2.0 and a kernel of about 10 % of the side. They differ in the blur
+    probability (1.0 for view 1, 0.1 for view 2) and solarization (p = 0.0 and 0.2).
+
+    Args:
+        image_size: Output side in pixels (square), 224 in the paper.
+        seed: Optional integer; every layer of every view gets its own seed from it.
+
+    Returns:
+        A `MultiView` mapping [batch, h, w, 3] images in [0, 255] to a list of two
+        float [batch, image_size, image_size, 3] views.
+
+    Example:
+
+    >>> import numpy as np
+    >>> views = byol_views(32, seed=1)
+    >>> images = np.random.randint(0, 256, (8, 32, 32, 3), dtype="uint8")
+    >>> [tuple(view.shape) for view in views(images, training=True)]
+    [(8, 32, 32, 3), (8, 32, 32, 3)]
+    """
+    image_size = check_size("image_size", image_size, "byol_views")
+    scale = (0.08, 1.0)
+    return MultiView(
+        [
+            _byol_view(image_size, scale, 1.0, 0.0, _view_seed(seed, 0), "byol_view_1"),
+            _byol_view(image_size, scale, 0.1, 0.2, _view_seed(seed, 1), "byol_view_2"),
+        ],
+        name="byol_views",
+    )
+
+
+def dino_views(
+    global_size: int = 224,
+    local_size: int = 96,
+    n_local: int = 6,
+    global_scale: tuple[float, float] = (0.4, 1.0),
+    local_scale: tuple[float, float] = (0.05, 0.4),
+    seed: int | None = None,
+) -> MultiView:
+    """DINO's multi-crop (Caron et al. 2021, §3.1 and Appendix), on the whole batch.
+
+    Two global crops of `global_size` covering `global_scale` of the image, and
+    `n_local` local crops of `local_size` covering `local_scale`; "all crops are
+    passed through the student while only the global views are passed through the
+    teacher". Every crop gets BYOL's flip, colour jitter and grayscale; global view 1
+    is blurred with p = 1.0, global view 2 with p = 0.1 and solarized with p = 0.2,
+    the local views are blurred with p = 0.5 (DINO's `DataAugmentationDINO`, lightly's
+    `DINOTransform`).
+
+    Args:
+        global_size: Side of the global crops in pixels (224 in the paper).
+        local_size: Side of the local crops in pixels (96).
+        n_local: Number of local crops, >= 0 (6 in the paper's 2×224² + 6×96²).
+        global_scale: (min, max) area fraction of the global crops.
+        local_scale: (min, max) area fraction of the local crops.
+        seed: Optional integer; every layer of every view gets its own seed from it.
+
+    Returns:
+        A `MultiView` mapping [batch, h, w, 3] images in [0, 255] to a list of
+        2 + n_local float views: the two global ones first, then the local ones.
+
+    Example:
+
+    >>> import numpy as np
+    >>> views = dino_views(32, 16, n_local=2, seed=1)
+    >>> images = np.random.randint(0, 256, (8, 32, 32, 3), dtype="uint8")
+    >>> [tuple(view.shape)[1] for view in views(images, training=True)]
+    [32, 32, 16, 16]
+    """
+    where = "dino_views"
+    global_size = check_size("global_size", global_size, where)
+    local_size = check_size("local_size", local_size, where)
+    if isinstance(n_local, bool) or not isinstance(n_local, int) or n_local < 0:
+        raise ValueError(f"{where}: `n_local` must be an integer >= 0. Received: {n_local!r}.")
+    global_scale = check_range("global_scale", global_scale, 0.0, 1.0, where)
+    local_scale = check_range("local_scale", local_scale, 0.0, 1.0, where)
+    views = [
+        _byol_view(global_size, global_scale, 1.0, 0.0, _view_seed(seed, 0), "dino_global_1"),
+        _byol_view(global_size, global_scale, 0.1, 0.2, _view_seed(seed, 1), "dino_global_2"),
+    ]
+    views += [
+        _byol_view(
+            local_size, local_scale, 0.5, 0.0, _view_seed(seed, 2 + i), f"dino_local_{i + 1}"
+        )
+        for i in range(n_local)
+    ]
+    return MultiView(views, name="dino_views")
 
 
 def _no_augment(image_size: int | None = None, seed: int | None = None) -> AugmentPipeline:
