@@ -45,16 +45,19 @@ def cosine_schedule(step, total_steps, start: float, end: float):
 
 
 def _clone(module: keras.layers.Layer) -> keras.layers.Layer:
-    """A fresh, unshared copy of a module's architecture (weights are copied on the first step)."""
-    if isinstance(module, keras.Sequential) or type(module).__name__ == "Functional":
-        return keras.models.clone_model(module)
+    """A fresh, unshared copy of a module's architecture (weights are copied on the first step).
+
+    `clone_model` for models (Functional and Sequential rebuilt layer by layer,
+    subclassed ones through their config), `from_config(get_config())` for layers.
+    """
     try:
+        if isinstance(module, keras.Model):
+            return keras.models.clone_model(module)
         return module.__class__.from_config(module.get_config())
-    except (NotImplementedError, TypeError) as error:
+    except (NotImplementedError, TypeError, ValueError) as error:
         raise ValueError(
-            f"Cannot make a target copy of {module.name!r} ({type(module).__name__}): it is "
-            "neither a Functional/Sequential model nor rebuilt by `from_config(get_config())`. "
-            "Give the class a `get_config`, or build the module with the Functional API."
+            f"Cannot make a target copy of {module.name!r} ({type(module).__name__}): "
+            f"{error} Give the class a `get_config`, or build the module with the Functional API."
         ) from error
 
 
