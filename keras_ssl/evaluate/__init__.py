@@ -4,6 +4,7 @@
   `multilabel_metrics` on NumPy arrays.
 - `classifier`: `evaluate_classifier`, all of them for a Keras model at once, as JSON.
 - `knn`: `knn_predict`, `knn_accuracy` and the `KNNMonitor` pretraining callback.
+- `online`: `OnlineLinearProbe`, a linear probe trained during pretraining.
 - `embeddings`: `compute_embeddings`, `save_embeddings`, `load_embeddings`.
 """
 
@@ -16,9 +17,11 @@ from keras_ssl.evaluate.metrics import (
     multilabel_metrics,
     top_k_accuracy,
 )
+from keras_ssl.evaluate.online import OnlineLinearProbe
 
 __all__ = [
     "KNNMonitor",
+    "OnlineLinearProbe",
     "classification_report",
     "compute_embeddings",
     "confusion_matrix",

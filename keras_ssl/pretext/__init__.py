@@ -5,6 +5,7 @@ Methods register themselves by name: `get("simclr", encoder, **method_args)`,
 """
 
 from keras_ssl.pretext.base import PretextModel
+from keras_ssl.pretext.momentum import MomentumPretextModel, cosine_schedule
 from keras_ssl.pretext.registry import (
     available,
     describe,
@@ -17,10 +18,12 @@ from keras_ssl.pretext.rotation import RotationPrediction
 from keras_ssl.pretext.simclr import SimCLR
 
 __all__ = [
+    "MomentumPretextModel",
     "PretextModel",
     "RotationPrediction",
     "SimCLR",
     "available",
+    "cosine_schedule",
     "describe",
     "get",
     "method_arguments",

@@ -70,6 +70,25 @@ def encoder_image_size(encoder: keras.Model):
     return int(shape[0]), int(shape[1])
 
 
+def representation_std(embeddings):
+    """Mean over dimensions of the per-dimension std of L2-normalised embeddings: a collapse gauge.
+
+    Chen & He 2021 (SimSiam, sec. 4.1), lightly's `std_of_l2_normalized`: 0 when all
+    embeddings collapse to one vector, about `1 / sqrt(dim)` when they spread like an
+    isotropic Gaussian. The std is the population one (lightly's is unbiased, larger
+    by `sqrt(n / (n - 1))`). No gradient flows through it.
+
+    Args:
+        embeddings: a `(batch, dim)` tensor.
+
+    Returns:
+        A float32 scalar tensor.
+    """
+    z = ops.stop_gradient(ops.cast(embeddings, "float32"))
+    z = z / ops.maximum(ops.norm(z, axis=-1, keepdims=True), 1e-12)
+    return ops.mean(ops.std(z, axis=0))
+
+
 class PretextModel(keras.Model):
     """Base class of the pretext models (SimCLR, RotationPrediction, …).
 
@@ -114,6 +133,16 @@ class PretextModel(keras.Model):
                 f"`encoder` must be a keras.Model mapping images to feature vectors; got {encoder!r}."
             )
         self.encoder = encoder
+        self.representation_std = keras.metrics.Mean(name="representation_std")
+
+    def update_collapse_monitor(self, embeddings):
+        """Adds a batch to the `representation_std` metric; subclasses call it in `compute_loss`.
+
+        Args:
+            embeddings: `(batch, dim)` representations the pretext loss is computed on
+                (projections, encoder features, …).
+        """
+        self.representation_std.update_state(representation_std(embeddings))
 
     def _prepare_images(self, images):
         """Checks a batch of images and casts it to float32 in [0, 255]."""

@@ -20,7 +20,8 @@ class RotationPrediction(PretextModel):
     Each image is rotated on the device by 0°, 90°, 180° and 270° (`mode="all"`,
     4N images per step, as in Gidaris et al.) or by one rotation drawn per image
     (`mode="random"`, N images, as in the rotation report 001); a head predicts the
-    rotation. Loss: softmax cross-entropy; metrics: `loss`, `rotation_accuracy`.
+    rotation. Loss: softmax cross-entropy; metrics: `loss`, `rotation_accuracy`,
+    `representation_std` of the encoder features.
     Images must be square, so that every rotation keeps the shape.
 
     Args:
@@ -94,10 +95,11 @@ class RotationPrediction(PretextModel):
         return self._fit_to_encoder(rotated), labels
 
     def call(self, images, training=False):
-        """Returns `{"logits": (M, 4), "labels": (M,)}` for the M rotated images."""
+        """Returns `{"logits": (M, 4), "labels": (M,), "features": (M, dim)}` for M rotated images."""
         rotated, labels = self.make_rotations(images)
-        logits = self.head(self._encode(rotated, training=training), training=training)
-        return {"logits": logits, "labels": labels}
+        features = self._encode(rotated, training=training)
+        logits = self.head(features, training=training)
+        return {"logits": logits, "labels": labels, "features": features}
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         logits, labels = y_pred["logits"], y_pred["labels"]
@@ -107,6 +109,8 @@ class RotationPrediction(PretextModel):
             )
         )
         self.rotation_accuracy.update_state(labels, logits)
+        if "features" in y_pred:
+            self.update_collapse_monitor(y_pred["features"])
         return self._add_regularization(loss)
 
     def get_config(self):

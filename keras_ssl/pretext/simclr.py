@@ -128,6 +128,7 @@ class SimCLR(PretextModel):
         loss = ops.mean(ops.sparse_categorical_crossentropy(labels, logits, from_logits=True))
         self.contrastive_accuracy.update_state(labels, logits)
         self.contrastive_top5_accuracy.update_state(labels, logits)
+        self.update_collapse_monitor(y_pred)
         return self._add_regularization(loss)
 
     def get_config(self):
