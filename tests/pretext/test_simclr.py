@@ -254,9 +254,12 @@ def test_same_models_train_under_jax():
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert (
-        "SimCLR ok ['contrastive_accuracy', 'contrastive_top5_accuracy', 'loss']" in result.stdout
+        "SimCLR ok ['contrastive_accuracy', 'contrastive_top5_accuracy', 'loss', 'representation_std']"
+        in result.stdout
     )
-    assert "RotationPrediction ok ['loss', 'rotation_accuracy']" in result.stdout
+    assert (
+        "RotationPrediction ok ['loss', 'representation_std', 'rotation_accuracy']" in result.stdout
+    )
     assert "guards ok" in result.stdout
 
 
