@@ -406,21 +406,27 @@ class DINOHead(keras.layers.Layer):
         nlayers: int = 3,
         batch_norm: bool = False,
         norm_last_layer: bool = True,
+        kernel_initializer="dino",
         **kwargs,
     ):
         super().__init__(**kwargs)
+        self.kernel_initializer = kernel_initializer
         self.output_dim = _check_positive_int(output_dim, "output_dim")
         self.hidden_dim = _check_positive_int(hidden_dim, "hidden_dim")
         self.bottleneck_dim = _check_positive_int(bottleneck_dim, "bottleneck_dim")
         self.nlayers = _check_positive_int(nlayers, "nlayers")
         self.batch_norm = bool(batch_norm)
         self.norm_last_layer = bool(norm_last_layer)
-        # DINO initialises its Linear layers with trunc_normal(std=0.02) and zero bias.
+        # DINO initialises its Linear layers with trunc_normal(std=0.02) and zero bias
+        # ("dino"); narrow inputs then shrink through the MLP (0.02 * sqrt(fan_in) < 1
+        # per layer), and "glorot_uniform" keeps their scale.
+        if kernel_initializer == "dino":
+            kernel_initializer = keras.initializers.TruncatedNormal(stddev=0.02)
         self.mlp = mlp_head(
             [hidden_dim] * (nlayers - 1) + [bottleneck_dim],
             batch_norm=batch_norm,
             activation="gelu",
-            kernel_initializer=keras.initializers.TruncatedNormal(stddev=0.02),
+            kernel_initializer=kernel_initializer,
             name=f"{self.name}_mlp",
         )
         self.direction = None
@@ -428,9 +434,13 @@ class DINOHead(keras.layers.Layer):
 
     def build(self, input_shape):
         self.mlp.build(input_shape)
+        # PyTorch's default Linear init, U(±1/sqrt(fan_in)): DINO applies its 0.02 init
+        # before it makes the weight-normalised last layer. The output does not depend on
+        # the direction's scale, but the optimiser's steps do: from 0.02, each Adam step
+        # of 1e-3 turns the directions by several per cent and scrambles the outputs.
         self.direction = self.add_weight(
             shape=(self.bottleneck_dim, self.output_dim),
-            initializer=keras.initializers.TruncatedNormal(stddev=0.02),
+            initializer=keras.initializers.VarianceScaling(1 / 3, "fan_in", "uniform"),
             name="direction",
         )
         if not self.norm_last_layer:
@@ -460,4 +470,9 @@ class DINOHead(keras.layers.Layer):
             "nlayers": self.nlayers,
             "batch_norm": self.batch_norm,
             "norm_last_layer": self.norm_last_layer,
+            "kernel_initializer": keras.initializers.serialize(
+                keras.initializers.get(self.kernel_initializer)
+            )
+            if self.kernel_initializer != "dino"
+            else "dino",
         }

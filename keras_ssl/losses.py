@@ -14,6 +14,8 @@ _MASK_PENALTY = 1e9
 
 
 def _check_temperature(temperature: float, name: str = "temperature") -> float:
+    if hasattr(temperature, "dtype") and getattr(temperature, "ndim", None) == 0:
+        return temperature  # a scheduled temperature, computed in the step
     if (
         isinstance(temperature, bool)
         or not isinstance(temperature, numbers.Real)

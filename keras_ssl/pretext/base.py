@@ -62,6 +62,18 @@ def _check_backend_support(augment: keras.layers.Layer) -> None:
             )
 
 
+def augmented_views(augment, images, count: int = 2) -> list:
+    """The views of a batch: a `MultiView`'s list, or `count` draws of one augmentation.
+
+    Views are always augmented (`training=True`): they define the pretext task, in
+    evaluation too.
+    """
+    views = augment(images, training=True)
+    if isinstance(views, (list, tuple)):
+        return list(views)
+    return [views, *(augment(images, training=True) for _ in range(count - 1))]
+
+
 def encoder_image_size(encoder: keras.Model):
     """The (height, width) an encoder expects, or None if it takes any size."""
     shape = encoder_input_shape(encoder)

@@ -1,0 +1,169 @@
+"""DINO (Caron et al. 2021): self-distillation from a momentum teacher, with multi-crop."""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+from keras_ssl.augment import dino_views, group_by_size
+from keras_ssl.heads import DINOHead
+from keras_ssl.losses import dino_center_update, dino_loss
+from keras_ssl.pretext.base import augmented_views, encoder_image_size, resolve_augment
+from keras_ssl.pretext.momentum import MomentumPretextModel
+from keras_ssl.pretext.registry import register
+
+
+@register("dino")
+@keras.saving.register_keras_serializable(package="keras_ssl")
+class DINO(MomentumPretextModel):
+    """DINO pretraining model: a student matches a momentum teacher's centred, sharpened output.
+
+    Each image gives 2 global and `local_views` local crops (`keras_ssl.augment.dino_views`).
+    The student (encoder → `DINOHead`) sees every view, the teacher (an exponential
+    moving average of the student, momentum 0.996 → 1 on a cosine) only the global ones;
+    the loss is the cross-entropy between the teacher's softmax of centred logits at
+    temperature τ_t and the student's at τ_s = 0.1, over every (teacher view, other
+    student view) pair (Caron et al. 2021, eq. 1-2; report 003 §III.B;
+    `keras_ssl.losses.dino_loss`). τ_t warms up linearly from 0.04 to 0.07 over the
+    first `teacher_temperature_warmup` of training; the centre, a non-trainable
+    variable saved with the model, follows the teacher's mean output with momentum 0.9
+    (eq. 4). Views of one size are encoded in one pass. Metrics: `loss` and
+    `representation_std` (of the teacher's logits: collapse makes them constant).
+
+    Args:
+        encoder: a `keras.Model` mapping images in [0, 255] to `(batch, features)`. An
+            encoder with a fixed input size gets every crop resized to it; one that
+            takes any size sees the local crops at their own size.
+        augment: a `MultiView` (global views first), or None for `dino_views` at the
+            encoder's input size (local crops at 3/7 of it, as 96 of 224).
+        local_views: local crops per image (for the default views).
+        output_dim: the head's output dimension K (65536 in the paper; smaller suits
+            small data).
+        hidden_dim: the head's MLP width.
+        bottleneck_dim: the head's L2-normalised bottleneck.
+        student_temperature: τ_s.
+        teacher_temperature: τ_t after the warm-up.
+        warmup_teacher_temperature: τ_t at the start.
+        teacher_temperature_warmup: fraction of the training steps of the warm-up.
+        center_momentum: the centre's EMA momentum.
+        head_initializer: the head MLP's kernel initializer: "dino" (truncated normal,
+            std 0.02, the paper's) or a Keras initializer name; with narrow encoder
+            features (a few hundred dimensions or fewer) "glorot_uniform" keeps the
+            head's outputs from starting out nearly identical for every image.
+        momentum_start, momentum_end, total_steps: the teacher's momentum schedule
+            (`MomentumPretextModel`).
+        **kwargs: passed to `keras.Model`.
+
+    Example:
+
+    ```python
+    model = keras_ssl.pretext.get("dino", encoder, output_dim=4096, local_views=6)
+    model.compile(optimizer=keras.optimizers.AdamW(5e-4, weight_decay=0.04))
+    model.fit(unlabeled_images_dataset, epochs=100)
+    ```
+    """
+
+    loss_name = "DINO cross-entropy"
+
+    def __init__(
+        self,
+        encoder,
+        augment=None,
+        local_views: int = 6,
+        output_dim: int = 65536,
+        hidden_dim: int = 2048,
+        bottleneck_dim: int = 256,
+        student_temperature: float = 0.1,
+        teacher_temperature: float = 0.07,
+        warmup_teacher_temperature: float = 0.04,
+        teacher_temperature_warmup: float = 0.3,
+        center_momentum: float = 0.9,
+        head_initializer: str = "dino",
+        momentum_start: float = 0.996,
+        momentum_end: float = 1.0,
+        total_steps: int | None = None,
+        **kwargs,
+    ):
+        super().__init__(encoder, momentum_start, momentum_end, total_steps, **kwargs)
+        self.local_views, self.output_dim = local_views, output_dim
+        self.hidden_dim, self.bottleneck_dim = hidden_dim, bottleneck_dim
+        self.student_temperature = student_temperature
+        self.teacher_temperature = teacher_temperature
+        self.warmup_teacher_temperature = warmup_teacher_temperature
+        self.teacher_temperature_warmup = teacher_temperature_warmup
+        self.center_momentum = center_momentum
+        self.head_initializer = head_initializer
+        self.head = DINOHead(
+            output_dim, hidden_dim, bottleneck_dim, kernel_initializer=head_initializer
+        )
+        self.teacher_encoder = self.add_target(self.encoder)
+        self.teacher_head = self.add_target(self.head)
+        size = encoder_image_size(self.encoder)
+        if augment is None and size is not None:
+            augment = dino_views(size[0], max(8, round(size[0] * 3 / 7)), local_views)
+        self.augment = resolve_augment(augment, image_size=size)
+        self.center = self.add_weight(
+            shape=(output_dim,), initializer="zeros", trainable=False, name="center"
+        )
+
+    def current_teacher_temperature(self):
+        """τ_t at this step: linear from the warm-up value to `teacher_temperature`."""
+        warmup = ops.cast(self.momentum_total_steps, "float32") * self.teacher_temperature_warmup
+        progress = ops.clip(
+            ops.cast(self.momentum_step, "float32") / ops.maximum(warmup, 1.0), 0, 1
+        )
+        start, end = self.warmup_teacher_temperature, self.teacher_temperature
+        return start + (end - start) * progress
+
+    def _student(self, views, training):
+        """The student's logits of every view, one encoder pass per group of equal size."""
+        outputs = [None] * len(views)
+        for indices, batch in group_by_size(views):
+            logits = self.head(self._encode(batch, training=training), training=training)
+            for index, part in zip(indices, ops.split(logits, len(indices), axis=0)):
+                outputs[index] = part
+        return outputs
+
+    def call(self, images, training=False):
+        """Returns `{"student": (V, N, K), "teacher": (2, N, K)}` logits."""
+        if training:
+            self.update_targets()
+        images = self._prepare_images(images)
+        views = [self._fit_view(v) for v in augmented_views(self.augment, images, 2)]
+        teacher = [
+            self.target_forward(self.teacher_head, self.teacher_encoder(v, training=training))
+            for v in views[:2]
+        ]
+        return {"student": ops.stack(self._student(views, training)), "teacher": ops.stack(teacher)}
+
+    def _fit_view(self, view):
+        """A crop as the encoder takes it: resized only when the encoder has a fixed size."""
+        return self._fit_to_encoder(view) if encoder_image_size(self.encoder) else view
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        student = [y_pred["student"][i] for i in range(y_pred["student"].shape[0])]
+        teacher = [y_pred["teacher"][0], y_pred["teacher"][1]]
+        loss = dino_loss(
+            student, teacher, self.center, self.student_temperature,
+            self.current_teacher_temperature(),
+        )  # fmt: skip
+        if training:
+            self.center.assign(dino_center_update(self.center, teacher, self.center_momentum))
+        self.update_collapse_monitor(teacher[0])
+        return self._add_regularization(loss)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "augment": self._serialize(self.augment),
+            "local_views": self.local_views,
+            "output_dim": self.output_dim,
+            "hidden_dim": self.hidden_dim,
+            "bottleneck_dim": self.bottleneck_dim,
+            "student_temperature": self.student_temperature,
+            "teacher_temperature": self.teacher_temperature,
+            "warmup_teacher_temperature": self.warmup_teacher_temperature,
+            "teacher_temperature_warmup": self.teacher_temperature_warmup,
+            "center_momentum": self.center_momentum,
+            "head_initializer": self.head_initializer,
+        }
