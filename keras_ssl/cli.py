@@ -135,7 +135,7 @@ _PRETRAIN = [
     ("--encoder", {"default": "mobilenet_v2", "metavar": "NAME", "help": "encoder ({encoder}) (default: mobilenet_v2)"}),
     ("--weights", {"type": _weights, "metavar": "INIT", "help": "initial weights: imagenet, none or a weights file (default: none)"}),
     ("--image-size", {"type": _int, "default": 96, "metavar": "PX", "help": "encoder input side; images are resized on the device (default: 96)"}),
-    ("--augment", {"default": "simclr", "metavar": "NAME", "help": "augmentation preset: simclr, umea, rotation, none (default: simclr)"}),
+    ("--augment", {"metavar": "NAME", "help": "augmentation preset: simclr, umea, rotation, none (default: the method's own views)"}),
     ("--epochs", {"type": _int, "default": 100, "metavar": "N", "help": "epochs (default: 100)"}),
     ("--batch-size", {"type": _int, "default": 256, "metavar": "N", "help": "images per step (default: 256)"}),
     ("--learning-rate", {"type": _float, "default": 1e-3, "metavar": "LR", "help": "Adam learning rate (default: 0.001)"}),

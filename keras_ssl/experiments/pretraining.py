@@ -62,9 +62,11 @@ def build_pretext_model(variant: Variant, seed: int) -> keras.Model:
 
     spec = variant.pretrain
     encoder = build_encoder(variant.encoder, variant.encoder.weights)
-    views = augment.get(
-        spec.augment, image_size=variant.encoder.image_size, seed=seed, **spec.augment_args
-    )
+    views = None  # the method's own default views
+    if spec.augment is not None:
+        views = augment.get(
+            spec.augment, image_size=variant.encoder.image_size, seed=seed, **spec.augment_args
+        )
     model = pretext.get(spec.method, encoder, augment=views, **spec.method_args)
     optimizer = keras.optimizers.get(
         {"class_name": spec.optimizer, "config": {"learning_rate": spec.learning_rate}}

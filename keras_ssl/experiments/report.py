@@ -250,7 +250,7 @@ def _views(folder: Path, experiment: Experiment, metrics, images):
     from keras_ssl import augment, plots
 
     variant = next((v for v in experiment.variants if v.pretrain is not None), None)
-    if variant is None:
+    if variant is None or variant.pretrain.augment is None:
         return None
     spec = variant.pretrain
     views = augment.get(spec.augment, image_size=variant.encoder.image_size, seed=experiment.seed,

@@ -143,7 +143,9 @@ class PretrainSpec:
     Args:
         method: a method of `keras_ssl.pretext.available()`.
         method_args: its constructor arguments (e.g. `temperature` for SimCLR).
-        augment: the augmentation preset (`keras_ssl.augment.available()`).
+        augment: the augmentation preset (`keras_ssl.augment.available()`), or null
+            for the method's own default views (BYOL's two asymmetric views, DINO's
+            multi-crop, SimCLR's views, ...).
         augment_args: more arguments of the preset (e.g. `crop_scale`).
         epochs: the most epochs.
         batch_size: images per step.
@@ -158,7 +160,7 @@ class PretrainSpec:
 
     method: str = "simclr"
     method_args: dict[str, Any] = field(default_factory=dict)
-    augment: str = "simclr"
+    augment: str | None = None
     augment_args: dict[str, Any] = field(default_factory=dict)
     epochs: int = 100
     batch_size: int = 256
@@ -191,7 +193,7 @@ class Variant:
     pretrain: PretrainSpec | None
 
     def __post_init__(self):
-        if self.pretrain is not None:
+        if self.pretrain is not None and self.pretrain.augment is not None:
             checks.check_augment(
                 self.pretrain.augment, self.encoder.image_size, self.pretrain.augment_args,
                 "pretrain",

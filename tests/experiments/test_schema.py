@@ -221,3 +221,14 @@ def test_the_readme_example_is_a_valid_experiment(tmp_path):
     assert [e.kind for e in example.evaluations] == ["linear_probe", "finetune", "baseline", "knn"]
     smoke = experiments.load(path, "smoke")
     assert [v.name for v in smoke.variants] == ["simclr", "untrained"]
+
+
+def test_switching_method_is_one_word_and_null_augment_takes_the_methods_views():
+    from keras_ssl import augment
+    from keras_ssl.experiments import pretraining
+
+    byol = experiments.load("umea", "smoke", ["pretrain.method=byol", "pretrain.augment=null"])
+    variant = byol.variants[0]
+    assert variant.pretrain.method_args == {} and variant.pretrain.augment is None
+    model = pretraining.build_pretext_model(variant, seed=0)
+    assert type(model).__name__ == "BYOL" and isinstance(model.augment, augment.MultiView)
