@@ -140,11 +140,18 @@ def test_unknown_experiment_profile_method_and_recipe(tmp_path, capsys):
         "rotation-tiny-imagenet, umea, or the path of an experiment .yaml file."
     )
     message = _error(
-        capsys, "pretrain", "--method", "byol", "--data", tmp_path, "--output", tmp_path / "e.keras"
+        capsys,
+        "pretrain",
+        "--method",
+        "jigsaw",
+        "--data",
+        tmp_path,
+        "--output",
+        tmp_path / "e.keras",
     )
     assert message == (
-        "keras-ssl pretrain: error: Unknown method 'byol' (`pretrain.method` (--method)); "
-        "expected one of: rotation, simclr."
+        "keras-ssl pretrain: error: Unknown method 'jigsaw' (`pretrain.method` (--method)); "
+        "expected one of: byol, dino, moco, rotation, simclr, simsiam."
     )
     message = _error(capsys, "reproduce", "umea", "--set", "pretrain.method=jigsaw", "--dry-run")
     assert "Unknown method 'jigsaw'" in message

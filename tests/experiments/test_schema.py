@@ -107,8 +107,9 @@ def test_a_users_own_file_runs_like_a_shipped_one(tmp_path):
     "assignment, message",
     [
         (
-            "pretrain.method=byol",
-            r"Unknown method 'byol' \(`pretrain.method`\); expected one of: rotation, simclr",
+            "pretrain.method=jigsaw",
+            r"Unknown method 'jigsaw' \(`pretrain.method`\); expected one of: byol, dino, moco, "
+            r"rotation, simclr, simsiam",
         ),
         (
             "pretrain.method_args.temp=1",

@@ -184,19 +184,8 @@ JAX_SCRIPT = textwrap.dedent(
     """
     import numpy as np, keras, keras_ssl
     assert keras.backend.backend() == "jax"
-    rng = np.random.default_rng(0)
-    images = rng.integers(0, 256, (64, 32, 32, 3)).astype("uint8")
-    for model in (
-        keras_ssl.SimCLR(keras_ssl.encoders.small_cnn(width=8, depth=2), augment="simclr"),
-        keras_ssl.RotationPrediction(keras_ssl.encoders.small_cnn(width=8, depth=2), mode="random", seed=1),
-    ):
-        model.compile(optimizer=keras.optimizers.Adam(1e-3))
-        before = [np.array(v) for v in model.encoder.trainable_variables]
-        history = model.fit(images, batch_size=16, epochs=2, verbose=0).history
-        after = [np.array(v) for v in model.encoder.trainable_variables]
-        assert all(np.isfinite(history["loss"])), history
-        assert any(not np.allclose(a, b) for a, b in zip(before, after))
-        print(type(model).__name__, "ok", sorted(history))
+    # Training under JAX: tests/pretext/test_methods.py, for every registered method.
+    images = np.random.default_rng(0).integers(0, 256, (64, 32, 32, 3)).astype("uint8")
 
     # The guards of `fit` under JAX, where every batch shape is traced on its own.
     import warnings
@@ -246,20 +235,13 @@ JAX_SCRIPT = textwrap.dedent(
 )
 
 
-def test_same_models_train_under_jax():
+def test_fit_guards_hold_under_jax():
     pytest.importorskip("jax")
     env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
     result = subprocess.run(
         [sys.executable, "-c", JAX_SCRIPT], env=env, capture_output=True, text=True, timeout=300
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert (
-        "SimCLR ok ['contrastive_accuracy', 'contrastive_top5_accuracy', 'loss', 'representation_std']"
-        in result.stdout
-    )
-    assert (
-        "RotationPrediction ok ['loss', 'representation_std', 'rotation_accuracy']" in result.stdout
-    )
     assert "guards ok" in result.stdout
 
 
