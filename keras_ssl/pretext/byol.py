@@ -26,7 +26,8 @@ class BYOL(MomentumPretextModel):
     batch. The target momentum rises from 0.996 to 1 on a cosine over training
     (their §3.2). Defaults are the paper's: projector and predictor 4096 → 256, the
     two asymmetric views of their Table 6 (`keras_ssl.augment.byol_views`).
-    Metrics: `loss` (0 at best, 4 at worst) and `representation_std` (collapse gauge).
+    Metrics: `loss` (0 at best, 8 at worst: two terms of at most 4) and
+    `representation_std` (collapse gauge).
 
     Args:
         encoder: a `keras.Model` mapping images in [0, 255] to `(batch, features)`.
