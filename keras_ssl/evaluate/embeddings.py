@@ -188,3 +188,27 @@ def load_embeddings(path) -> tuple[np.ndarray, np.ndarray | None, list[str] | No
         labels = archive["labels"] if "labels" in archive else None
         names = archive["class_names"].tolist() if "class_names" in archive else None
         return archive["features"], labels, names
+
+
+class EncoderCallback(keras.callbacks.Callback):
+    """What the online evaluations during pretraining share: the encoder and labelled embeddings.
+
+    Subclasses set `encoder` (None: the trained model's `encoder` attribute) and
+    `batch_size`, and call `_get_encoder()` and `_embed(...)`.
+    """
+
+    def _get_encoder(self):
+        encoder = self.encoder if self.encoder is not None else getattr(self.model, "encoder", None)
+        if encoder is None:
+            raise ValueError(
+                f"{type(self).__name__} needs an encoder: pass `encoder=` or train a model with "
+                "an `encoder` attribute."
+            )
+        return encoder
+
+    def _embed(self, encoder, data, name):
+        """`(features [N, dim], labels)` of labelled data, in inference mode."""
+        features, labels = compute_embeddings(encoder, data, self.batch_size, verbose=0)
+        if labels is None:
+            raise ValueError(f"`{name}` must carry labels: (images, labels).")
+        return features.reshape(len(features), -1), labels

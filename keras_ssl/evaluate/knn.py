@@ -8,11 +8,10 @@ summed weight wins.
 
 from __future__ import annotations
 
-import keras
 import numpy as np
 from keras import ops
 
-from keras_ssl.evaluate.embeddings import compute_embeddings
+from keras_ssl.evaluate.embeddings import EncoderCallback
 from keras_ssl.evaluate.metrics import _check_k, check_integer_labels
 
 # Bound on chunk * k * num_classes floats for the one-hot vote tensor (64 MB in float32).
@@ -126,7 +125,7 @@ def knn_accuracy(
     return float(np.mean(predictions == query_labels))
 
 
-class KNNMonitor(keras.callbacks.Callback):
+class KNNMonitor(EncoderCallback):
     """Logs the kNN accuracy of the encoder's embeddings every `every_n_epochs` epochs.
 
     At the end of the first epoch and of every n-th epoch the encoder embeds
@@ -181,21 +180,6 @@ class KNNMonitor(keras.callbacks.Callback):
         self.encoder = encoder
         self.batch_size = batch_size
         self.verbose = verbose
-
-    def _get_encoder(self):
-        encoder = self.encoder if self.encoder is not None else getattr(self.model, "encoder", None)
-        if encoder is None:
-            raise ValueError(
-                "KNNMonitor needs an encoder: pass `encoder=` or train a model with an "
-                "`encoder` attribute."
-            )
-        return encoder
-
-    def _embed(self, encoder, data, name):
-        features, labels = compute_embeddings(encoder, data, self.batch_size, verbose=0)
-        if labels is None:
-            raise ValueError(f"`{name}` must carry labels: (images, labels).")
-        return features, labels
 
     def on_train_begin(self, logs=None):
         self._get_encoder()

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import keras
 
-from keras_ssl.evaluate.embeddings import compute_embeddings
+from keras_ssl.evaluate.embeddings import EncoderCallback
 from keras_ssl.evaluate.metrics import check_integer_labels
 
 
-class OnlineLinearProbe(keras.callbacks.Callback):
+class OnlineLinearProbe(EncoderCallback):
     """Logs the validation accuracy of a linear probe kept training on the encoder's features.
 
     At the end of the first epoch and of every `every_n_epochs`-th epoch:
@@ -86,21 +86,6 @@ class OnlineLinearProbe(keras.callbacks.Callback):
         self.seed = seed
         self.verbose = verbose
         self.probe = None
-
-    def _get_encoder(self):
-        encoder = self.encoder if self.encoder is not None else getattr(self.model, "encoder", None)
-        if encoder is None:
-            raise ValueError(
-                "OnlineLinearProbe needs an encoder: pass `encoder=` or train a model with an "
-                "`encoder` attribute."
-            )
-        return encoder
-
-    def _embed(self, encoder, data, name):
-        features, labels = compute_embeddings(encoder, data, self.batch_size, verbose=0)
-        if labels is None:
-            raise ValueError(f"`{name}` must carry labels: (images, labels).")
-        return features.reshape(len(features), -1).astype("float32"), labels
 
     def _make_probe(self, dim: int, num_classes: int) -> keras.Model:
         probe = keras.Sequential(

@@ -11,24 +11,8 @@ import numpy as np
 from keras_ssl.experiments import pretraining
 from keras_ssl.experiments.checks import ConfigError, check_source
 from keras_ssl.experiments.inputs import load_images, subsample
+from keras_ssl.experiments.pretraining import load_saved_model
 from keras_ssl.experiments.run_folder import atomic_write
-
-
-def load_saved_model(path: str | Path, what: str):
-    """A `.keras` model, or a `ConfigError` saying why it cannot be loaded."""
-    import keras
-
-    path = Path(path)
-    if path.suffix != ".keras":
-        raise ConfigError(f"{what} {str(path)!r} must be a .keras file.")
-    if not path.is_file():
-        raise ConfigError(f"{what} {str(path)!r} does not exist.")
-    try:
-        return keras.models.load_model(path)
-    except Exception as error:  # a corrupt or foreign file fails in many ways
-        raise ConfigError(
-            f"Cannot load {what.lower()} {str(path)!r} ({type(error).__name__}: {error})."
-        ) from None
 
 
 def export_encoder(folder: str | Path, output: str | Path, variant: str = "main") -> dict:

@@ -25,6 +25,21 @@ ENCODER_FILE = "encoder.keras"
 LOG_FILE = "log.csv"
 
 
+def load_saved_model(path: str | Path, what: str):
+    """A `.keras` model, or a `ConfigError` saying why it cannot be loaded."""
+    path = Path(path)
+    if path.suffix != ".keras":
+        raise ConfigError(f"{what} {str(path)!r} must be a .keras file.")
+    if not path.is_file():
+        raise ConfigError(f"{what} {str(path)!r} does not exist.")
+    try:
+        return keras.models.load_model(path)
+    except Exception as error:  # a corrupt or foreign file fails in many ways
+        raise ConfigError(
+            f"Cannot load {what.lower()} {str(path)!r} ({type(error).__name__}: {error})."
+        ) from None
+
+
 def build_encoder(spec: EncoderSpec, weights: str | None = None) -> keras.Model:
     """The encoder of `spec` at `spec.image_size`, initialised with `weights`.
 
@@ -38,12 +53,12 @@ def build_encoder(spec: EncoderSpec, weights: str | None = None) -> keras.Model:
     """
     from keras_ssl import encoders
 
+    if isinstance(weights, str) and weights.endswith(".keras"):
+        return load_saved_model(weights, "Encoder")
     kwargs = dict(spec.args, input_shape=(spec.image_size,) * 2 + (3,))
     if weights is not None:
         kwargs["weights"] = weights
     try:
-        if isinstance(weights, str) and weights.endswith(".keras"):
-            return keras.models.load_model(weights)
         return encoders.get(spec.name, **kwargs)
     except Exception as error:
         if weights is None:
@@ -56,18 +71,27 @@ def build_encoder(spec: EncoderSpec, weights: str | None = None) -> keras.Model:
         ) from None
 
 
+def build_views(variant: Variant, seed: int):
+    """The variant's augmentation layer, or None for the method's own views (`augment: null`)."""
+    from keras_ssl import augment
+
+    spec = variant.pretrain
+    if spec.augment is None:
+        return None
+    return augment.get(
+        spec.augment, image_size=variant.encoder.image_size, seed=seed, **spec.augment_args
+    )
+
+
 def build_pretext_model(variant: Variant, seed: int) -> keras.Model:
     """The compiled pretext model of a variant around its freshly built encoder."""
-    from keras_ssl import augment, pretext
+    from keras_ssl import pretext
 
     spec = variant.pretrain
     encoder = build_encoder(variant.encoder, variant.encoder.weights)
-    views = None  # the method's own default views
-    if spec.augment is not None:
-        views = augment.get(
-            spec.augment, image_size=variant.encoder.image_size, seed=seed, **spec.augment_args
-        )
-    model = pretext.get(spec.method, encoder, augment=views, **spec.method_args)
+    model = pretext.get(
+        spec.method, encoder, augment=build_views(variant, seed), **spec.method_args
+    )
     optimizer = keras.optimizers.get(
         {"class_name": spec.optimizer, "config": {"learning_rate": spec.learning_rate}}
     )

@@ -247,14 +247,13 @@ def _label_efficiency(folder: Path, experiment: Experiment, metrics, images):
 
 def _views(folder: Path, experiment: Experiment, metrics, images):
     """Augmented pretraining views of a few training images."""
-    from keras_ssl import augment, plots
+    from keras_ssl import plots
+    from keras_ssl.experiments.pretraining import build_views
 
     variant = next((v for v in experiment.variants if v.pretrain is not None), None)
-    if variant is None or variant.pretrain.augment is None:
+    views = None if variant is None else build_views(variant, experiment.seed)
+    if views is None:
         return None
-    spec = variant.pretrain
-    views = augment.get(spec.augment, image_size=variant.encoder.image_size, seed=experiment.seed,
-                        **spec.augment_args)  # fmt: skip
     return plots.plot_augmented_views(images, views, title="Augmented views")
 
 
