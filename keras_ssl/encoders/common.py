@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import os
+
 import keras
 
 
-def check_input_shape(input_shape, min_size: int = 32) -> tuple[int, int, int]:
-    """Validates an encoder `input_shape` of the form (height, width, 3)."""
+def check_input_shape(
+    input_shape, min_size: int = 32, any_size: bool = False
+) -> tuple[int, int, int]:
+    """Validates an encoder `input_shape` of the form (height, width, 3).
+
+    With `any_size`, a side may be None (the encoder takes any size).
+    """
     shape = tuple(input_shape) if isinstance(input_shape, (tuple, list)) else None
     if shape is None or len(shape) != 3:
         raise ValueError(
@@ -19,6 +26,8 @@ def check_input_shape(input_shape, min_size: int = 32) -> tuple[int, int, int]:
             "Grayscale or RGBA data is converted to RGB by `keras_ssl.data`."
         )
     for size in (height, width):
+        if size is None and any_size:
+            continue
         if not isinstance(size, int) or size < min_size:
             raise ValueError(
                 f"`input_shape` height and width must be integers >= {min_size}; got {shape}."
@@ -81,3 +90,74 @@ def set_batch_norm_momentum(model: keras.Model, momentum: float) -> keras.Model:
         if isinstance(layer, keras.layers.BatchNormalization):
             layer.momentum = float(momentum)
     return model
+
+
+# torchvision / timm ImageNet statistics of images scaled to [0, 1].
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def imagenet_normalization(inputs, prefix: str):
+    """Preprocessing layers: images in [0, 255] → ImageNet-normalised (torchvision convention).
+
+    Args:
+        inputs: the image tensor of a functional model.
+        prefix: the layers are named `{prefix}_rescale` and `{prefix}_normalize`.
+
+    Returns:
+        The normalised tensor.
+    """
+    x = keras.layers.Rescaling(1.0 / 255.0, name=f"{prefix}_rescale")(inputs)
+    return keras.layers.Normalization(
+        mean=IMAGENET_MEAN, variance=[s**2 for s in IMAGENET_STD], name=f"{prefix}_normalize"
+    )(x)
+
+
+def load_weights(model: keras.Model, weights: str | None, encoder: str) -> keras.Model:
+    """Loads `weights` into an encoder that Keras publishes no pretrained weights for.
+
+    Args:
+        model: the freshly built encoder.
+        weights: None (keep the random initialisation) or the path of a weights file
+            saved from the same builder (`encoder.save_weights("x.weights.h5")`).
+        encoder: the encoder's name, for the error messages.
+
+    Returns:
+        `model`.
+
+    Raises:
+        ValueError: for "imagenet" or another name, and for a missing file.
+    """
+    if weights is None:
+        return model
+    if not os.path.isfile(str(weights)):
+        raise ValueError(
+            f"`weights` for {encoder!r} must be None or the path of a weights file saved from "
+            f"the same builder; got {weights!r}, which is not a file. Keras publishes no "
+            f"ImageNet weights for {encoder!r}; pretrain it with keras_ssl or load your own."
+        )
+    model.load_weights(weights)
+    return model
+
+
+@keras.saving.register_keras_serializable(package="keras_ssl")
+class CaffePreprocessing(keras.layers.Layer):
+    """`keras.applications.imagenet_utils.preprocess_input(mode="caffe")` as a layer.
+
+    RGB → BGR, then the ImageNet channel means subtracted, as the ResNet-50 and
+    VGG weights of `keras.applications` expect. Input: images in [0, 255].
+
+    Example:
+
+    >>> CaffePreprocessing()(keras.ops.full((1, 2, 2, 3), 128.0))[0, 0, 0]
+    [24.061, 11.221, 4.32]
+    """
+
+    MEAN_BGR = (103.939, 116.779, 123.68)
+
+    def call(self, inputs):
+        bgr = keras.ops.flip(keras.ops.cast(inputs, self.compute_dtype), axis=-1)
+        return bgr - keras.ops.convert_to_tensor(self.MEAN_BGR, dtype=self.compute_dtype)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape

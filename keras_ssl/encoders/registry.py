@@ -26,10 +26,12 @@ class EncoderInfo:
         input_size: the natural input side in pixels (e.g. 224 for ImageNet
             models), or None.
         weights: the values `weights=` accepts besides a weights-file path.
-        freeze_points: named points to freeze up to: a mapping name -> number of
-            layers, counted as `keras_ssl.finetune.countable_layers` counts them, a
-            callable of the builder's keyword arguments returning one, or None
-            (see `points`).
+        freeze_points: named points to freeze up to: a mapping name -> the number of
+            layers (counted as `keras_ssl.finetune.countable_layers` counts them) or
+            the name of the point's last layer ("prefix*": the last layer whose name
+            starts with the prefix), a callable of the builder's keyword arguments
+            returning one, or None (see `points`). Names hold for every variant of a
+            builder (depth, stem); counts only for the one they were made for.
         parameters: the names of the builder's keyword arguments.
     """
 
@@ -38,7 +40,7 @@ class EncoderInfo:
     feature_size: int | Callable[..., int] | None = None
     input_size: int | None = None
     weights: tuple = (None,)
-    freeze_points: Mapping[str, int] | Callable[..., Mapping[str, int]] | None = None
+    freeze_points: Mapping[str, int | str] | Callable[..., Mapping[str, int | str]] | None = None
     parameters: frozenset[str] = frozenset()
 
     def features(self, **builder_kwargs) -> int | None:
@@ -48,8 +50,12 @@ class EncoderInfo:
             return int(self.feature_size(**builder_kwargs))
         return self.feature_size
 
-    def points(self, **builder_kwargs) -> dict[str, int]:
-        """The freeze points of the encoder built with `builder_kwargs` (empty if none)."""
+    def points(self, **builder_kwargs) -> dict[str, int | str]:
+        """The freeze points of the encoder built with `builder_kwargs` (empty if none).
+
+        Each is a number of layers or the name of the point's last layer;
+        `keras_ssl.finetune.resolve_freeze` turns either into a count for a model.
+        """
         self._check_kwargs(builder_kwargs)
         points = self.freeze_points
         if callable(points):
@@ -74,7 +80,7 @@ def register(
     feature_size: int | Callable[..., int] | None = None,
     input_size: int | None = None,
     weights: tuple = (None,),
-    freeze_points: Mapping[str, int] | Callable[..., Mapping[str, int]] | None = None,
+    freeze_points: Mapping[str, int | str] | Callable[..., Mapping[str, int | str]] | None = None,
 ):
     """Decorator that makes an encoder builder available as `get(name)`.
 
@@ -85,8 +91,8 @@ def register(
         input_size: the natural input side in pixels.
         weights: what `weights=` may be besides a file path, e.g. `(None, "imagenet")`.
         freeze_points: mapping name -> number of layers to freeze (as counted by
-            `keras_ssl.finetune.countable_layers`), or a callable of the builder's
-            keyword arguments returning one.
+            `keras_ssl.finetune.countable_layers`) or the name of the last layer to
+            freeze ("prefix*": the last layer whose name starts so), or a callable of the builder's keyword arguments returning one.
 
     Returns:
         The decorator; it returns the builder unchanged.

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import keras
 
-from keras_ssl.encoders import encoder_input_shape, registered_name
+from keras_ssl.encoders import CaffePreprocessing, encoder_input_shape, registered_name
 from keras_ssl.encoders import info as encoder_info
 from keras_ssl.heads import classification_head
 
 # Weightless preprocessing that keras_ssl encoders put in front of the backbone. Not
 # counted by `freeze_first`, so the count matches the backbone's own layer list.
-_PREPROCESSING = (keras.layers.Rescaling, keras.layers.Normalization, keras.layers.Resizing)
+_PREPROCESSING = (
+    keras.layers.Rescaling,
+    keras.layers.Normalization,
+    keras.layers.Resizing,
+    CaffePreprocessing,
+)
 
 
 def countable_layers(model: keras.Model) -> list[keras.layers.Layer]:
@@ -110,7 +115,22 @@ def _freeze_points(encoder: keras.Model, encoder_name: str | None, count: int) -
             "registered encoder (keras_ssl.encoders.available()); pass its registered name as "
             "`encoder_name`, or give `freeze_first` as a number of layers or a fraction."
         )
-    return {point: n for point, n in encoder_info(name).points().items() if n <= count}
+    layers = countable_layers(encoder)
+    points = {}
+    for point, end in encoder_info(name).points().items():
+        end = _layer_count_to(end, layers) if isinstance(end, str) else end
+        if end is not None and end <= count:
+            points[point] = end
+    return points
+
+
+def _layer_count_to(layer_name: str, layers) -> int | None:
+    """Countable layers up to the one named `layer_name` ("prefix*": the last one starting so)."""
+    if layer_name.endswith("*"):
+        matches = [i for i, layer in enumerate(layers) if layer.name.startswith(layer_name[:-1])]
+    else:
+        matches = [i for i, layer in enumerate(layers) if layer.name == layer_name]
+    return matches[-1] + 1 if matches else None
 
 
 def freeze_first(model: keras.Model, n: int | float | str) -> list[keras.layers.Layer]:
