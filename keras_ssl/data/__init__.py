@@ -22,6 +22,7 @@ __getattr__, __dir__, __all__ = attach(
         "catalog": [
             "CIFAR10_CLASS_NAMES",
             "available_datasets",
+            "gaussian_noise",
             "load",
             "load_dataset",
             "register_dataset",

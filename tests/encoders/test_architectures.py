@@ -28,9 +28,9 @@ def _end_of(layers, pattern: str) -> int:
     "name, kwargs, sizes, features",
     [
         ("resnet18", {}, (32, 64, 96, 224), 512),
-        ("resnet18", {"cifar_stem": False}, (32, 64, 96, 224), 512),
-        ("resnet50", {}, (32, 96, 224), 2048),
-        ("efficientnet_b0", {}, (32, 96, 224), 1280),
+        ("resnet18", {"cifar_stem": False}, (32, 224), 512),
+        ("resnet50", {}, (32, 224), 2048),
+        ("efficientnet_b0", {}, (32, 224), 1280),
         ("vit_small", {"patch_size": 16}, (32, 64, 96, 224), 384),
         ("vit_small", {"patch_size": 8}, (32, 64, 96), 384),
         ("pit_tiny", {}, (32, 64, 96, 224), 256),

@@ -49,6 +49,7 @@ def _images(count=16, size=32, seed=0):
     return np.random.default_rng(seed).integers(0, 256, (count, size, size, 3)).astype("uint8")
 
 
+KERAS_APPLICATIONS = ("resnet50", "efficientnet_b0")
 ENCODERS = {
     "resnet18": lambda: encoders.resnet18(input_shape=(32, 32, 3)),
     "resnet50": lambda: encoders.resnet50(input_shape=(32, 32, 3)),
@@ -61,43 +62,46 @@ ENCODERS = {
 @pytest.mark.slow
 @pytest.mark.parametrize("name", list(ENCODERS))
 def test_simclr_steps_lower_the_loss(name):
-    """Graph-mode `fit` on one repeated batch: the gradients reach the encoder and help.
+    """`fit` on one repeated batch: the gradients reach the encoder and help.
 
     Without augmentation the two views are equal and the loss falls as the encoder
-    spreads the 16 images apart (running means over 5 steps).
+    spreads the 16 images apart (running means over 5 steps). The two
+    keras.applications networks run eagerly: tracing their step costs a minute here,
+    and graph mode is what the other encoders' runs check.
     """
     keras.utils.set_random_seed(0)
     model = pretext.get("simclr", ENCODERS[name](), augment="none", **SMALL_HEADS["simclr"])
     # ResNet-50's 53 BatchNorms on batches of 16 overshoot at Adam 1e-3 (loss up after
     # 3 steps); 1e-4 falls steadily.
-    model.compile(optimizer=keras.optimizers.Adam(1e-4 if name == "resnet50" else 1e-3))
-    losses = BatchLosses()
-    model.fit(
-        np.tile(_images(), (5, 1, 1, 1)),
-        batch_size=16,
-        shuffle=False,
-        verbose=0,
-        callbacks=[losses],
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-4 if name == "resnet50" else 1e-3),
+        run_eagerly=name in KERAS_APPLICATIONS,
     )
+    losses = BatchLosses()
+    images = np.tile(_images(), (5, 1, 1, 1))
+    model.fit(images, batch_size=16, shuffle=False, verbose=0, callbacks=[losses])
     assert all(np.isfinite(losses.losses)), losses.losses
     assert losses.losses[-1] < losses.losses[0], losses.losses
 
 
 @pytest.mark.parametrize("method", pretext.available())
 def test_every_method_trains_an_any_size_vision_transformer(method):
-    """Custom layers clone (momentum targets), DINO's local crops keep their own size."""
+    """Custom layers clone (momentum targets), DINO's local crops keep their own size.
+
+    BYOL (a momentum method: cloned transformer layers) and DINO (crops of two sizes
+    through position interpolation) run in graph mode; the others, whose steps use
+    the encoder as SimCLR's does, eagerly to keep the suite short.
+    """
     assert set(SMALL_HEADS) == set(pretext.available())
     keras.utils.set_random_seed(0)
     encoder = encoders.vision_transformer((None, None, 3), grid_size=(4, 4), **TINY_VIT)
     model = pretext.get(method, encoder, augment=VIEWS[method](), **SMALL_HEADS[method])
-    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), run_eagerly=method not in ("byol", "dino"))
     history = model.fit(_images(32), batch_size=16, epochs=1, verbose=0).history
     assert np.isfinite(history["loss"][-1]), history
 
 
-@pytest.mark.parametrize(
-    "name, point", [("vit", "block_0"), ("pit", "stage_0"), ("resnet18", "conv3")]
-)
+@pytest.mark.parametrize("name, point", [("vit", "block_0"), ("pit", "stage_0")])
 def test_fine_tuning_freezes_by_named_points(name, point):
     encoder = ENCODERS[name]()
     frozen = finetune.resolve_freeze(encoder, point)  # found by the default model name

@@ -117,7 +117,8 @@ def test_a_users_own_file_runs_like_a_shipped_one(tmp_path):
         ),
         (
             "encoder.name=resnet9",
-            r"Unknown name 'resnet9' \(`encoder.name`\); expected one of: mobilenet_v2, small_cnn",
+            r"Unknown name 'resnet9' \(`encoder.name`\); expected one of: efficientnet_b0, "
+            r"mobilenet_v2, pit, pit_tiny, resnet18, resnet50, small_cnn, vit, vit_small",
         ),
         (
             "variants.random.encoder.weights=imagenet",
