@@ -31,6 +31,7 @@ def _end_of(layers, pattern: str) -> int:
         ("resnet18", {"cifar_stem": False}, (32, 224), 512),
         ("resnet50", {}, (32, 224), 2048),
         ("efficientnet_b0", {}, (32, 224), 1280),
+        ("vgg16", {}, (32, 224), 512),
         ("vit_small", {"patch_size": 16}, (32, 64, 96, 224), 384),
         ("vit_small", {"patch_size": 8}, (32, 64, 96), 384),
         ("pit_tiny", {}, (32, 64, 96, 224), 256),
@@ -63,6 +64,8 @@ def encoder_at(name, size, kwargs):
         ("resnet50", {}, 25_583_592 - 2_049_000),
         # keras.applications.EfficientNetB0: 5,288,548 trainable with its head (1,281,000).
         ("efficientnet_b0", {}, 5_288_548 - 1_281_000),
+        # VGG-16's 13 convolutions: 138,357,544 with its three Dense layers (123,642,856).
+        ("vgg16", {}, 138_357_544 - 123_642_856),
         # ViT-S/16 at 224 px without a head: timm's 21,665,664 less 384, the class token's
         # position embedding, which `ClassToken` folds into the token.
         ("vit_small", {}, 21_665_664 - 384),
@@ -133,6 +136,7 @@ def test_impossible_shapes_fail_clearly(build, message):
             {},
             {"stem": "stem_", **{f"block{b}": f"block{b}" for b in range(1, 8)}},
         ),
+        ("vgg16", {}, {f"block{b}": f"block{b}_" for b in range(1, 6)}),
         (
             "vit_small",
             {},
@@ -174,6 +178,13 @@ def test_freeze_points_end_where_their_parts_end(name, kwargs, stage_prefixes):
             "EfficientNetB0",
             "efficientnetb0_notop.h5",
             "stem_conv",
+        ),
+        (
+            "vgg16",
+            "vgg16",
+            "VGG16",
+            "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
+            "block1_conv1",
         ),
     ],
 )
