@@ -220,7 +220,7 @@ def check_recipe(name, args: dict, key: str):
         raise ConfigError(f"`{key}.recipe_args` for recipe {name!r}: {error}") from None
 
 
-def check_source(source: str) -> None:
+def check_source(source: str, key: str = "data.source") -> None:
     """A catalogue name, or a path that exists and is a folder or a `.zip` file.
 
     Raises:
@@ -233,12 +233,12 @@ def check_source(source: str) -> None:
         return
     if not os.path.exists(source):
         raise DataSourceError(
-            f"Data path {source!r} (`data.source`) does not exist. Give a folder or .zip of "
+            f"Data path {source!r} (`{key}`) does not exist. Give a folder or .zip of "
             f"<class>/<image> files, or a catalogue name ({', '.join(available_datasets())})."
         )
     if not os.path.isdir(source) and not source.lower().endswith(".zip"):
         raise DataSourceError(
-            f"Data path {source!r} (`data.source`) is a file but not a .zip archive; expected "
+            f"Data path {source!r} (`{key}`) is a file but not a .zip archive; expected "
             "a folder or a .zip of <class>/<image> files."
         )
 
@@ -271,7 +271,7 @@ def check_variant(experiment, variant) -> None:
         _check_method_args(variant, encoder)
     for evaluation in experiment.evaluations:
         recipe = evaluation.resolved_recipe()
-        if recipe is None:
+        if recipe is None or not evaluation.measures(variant.name):
             continue
         try:
             resolve_freeze(encoder, recipe.freeze_first, variant.encoder.name)

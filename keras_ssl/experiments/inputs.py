@@ -12,15 +12,18 @@ from keras_ssl.experiments.checks import ConfigError, DataSourceError, check_sou
 from keras_ssl.experiments.schema import DataSpec, Experiment
 
 
-def load_images(source: str, split: str | None = None, image_size: int | None = None, labeled=True):
+def load_images(
+    source: str, split: str | None = None, image_size=None, labeled=True, key="data.source"
+):
     """Loads a catalogue data set or an image folder / zip as an `ImageSet`.
 
     Args:
         source: a catalogue name or a path (see `DataSettings.source`).
         split: the split or subfolder (see `keras_ssl.data.load`).
-        image_size: resize to this side when loading, or None.
+        image_size: resize to this side (or `(height, width)`) when loading, or None.
         labeled: require labels (every image in a `<class>/` folder); with False, a
             folder's images are loaded without labels, wherever they lie.
+        key: the setting that named `source`, for error messages.
 
     Returns:
         The `ImageSet`.
@@ -33,8 +36,10 @@ def load_images(source: str, split: str | None = None, image_size: int | None = 
     from keras_ssl import data
     from keras_ssl.data.folders import find_tiny_imagenet
 
-    check_source(source)
-    kwargs = {} if image_size is None else {"image_size": (image_size, image_size)}
+    check_source(source, key)
+    if isinstance(image_size, int):
+        image_size = (image_size, image_size)
+    kwargs = {} if image_size is None else {"image_size": tuple(image_size)}
     named = source in data.available_datasets()
     try:
         if labeled or named or find_tiny_imagenet(source) is not None:
@@ -48,7 +53,7 @@ def load_images(source: str, split: str | None = None, image_size: int | None = 
             raise
         raise DataSourceError(
             f"Could not load {source!r} ({type(error).__name__}: {error}). Downloading needs "
-            "internet (and TFDS's own dependencies); give `data.source` a folder or .zip of "
+            f"internet (and TFDS's own dependencies); give `{key}` a folder or .zip of "
             "<class>/<image> files instead, e.g. ../shared/data/cifar10-train.zip."
         ) from None
     if labeled and not imageset.is_labeled:
@@ -146,6 +151,33 @@ class ExperimentData:
             "num_classes": len(self.class_names),
             "image_shape": list(self.train[0].shape[1:]),
         }
+        self._pretraining_sets = {}
+
+    def load_pretraining_sources(self) -> None:
+        """Loads every variant's `pretrain.source` once, at the training images' size."""
+        for variant in self.experiment.variants:
+            spec = variant.pretrain
+            if spec is None or spec.source is None:
+                continue
+            key = (spec.source, spec.split, spec.max_images)
+            if key not in self._pretraining_sets:
+                size = tuple(self.train[0].shape[1:3])
+                imageset = load_images(
+                    spec.source, spec.split, size, labeled=False, key="pretrain.source"
+                )
+                imageset = subsample(imageset, spec.max_images, self.experiment.seed)
+                self._pretraining_sets[key] = imageset.numpy_images()
+                self.facts.setdefault("pretraining_images", {})[spec.source] = len(imageset)
+
+    def pretraining_images(self, variant) -> np.ndarray:
+        """The images `variant` pretrains on: its `pretrain.source`, or the training images."""
+        spec = variant.pretrain
+        if spec.source is None:
+            return self.train[0]
+        key = (spec.source, spec.split, spec.max_images)
+        if key not in self._pretraining_sets:
+            self.load_pretraining_sources()
+        return self._pretraining_sets[key]
 
     def summary(self) -> str:
         facts = self.facts
@@ -217,11 +249,15 @@ class ExperimentData:
         """Everything the loaded data decide: class subsets, fractions, batch sizes."""
         for variant in self.experiment.variants:
             pretrain = variant.pretrain
-            if pretrain is not None and pretrain.batch_size > len(self.train[0]):
+            if pretrain is None:
+                continue
+            count = len(self.pretraining_images(variant))
+            if pretrain.batch_size > count:
+                more = "pretrain.max_images" if pretrain.source else "data.max_images"
                 raise ConfigError(
                     f"`pretrain.batch_size` {pretrain.batch_size} (variant {variant.name!r}) is "
-                    f"larger than the {len(self.train[0])} training images; lower it or use more "
-                    "images (data.max_images)."
+                    f"larger than the {count} pretraining images; lower it or use more "
+                    f"images ({more})."
                 )
         for evaluation in self.experiment.evaluations:
             for fraction in evaluation.fractions:
@@ -248,7 +284,8 @@ def prepare(experiment: Experiment, split_file: Path | None = None) -> Experimen
     imageset = load_images(data.source, data.split, data.image_size, labeled=labeled)
     test_set = None
     if data.test_source is not None:
-        test_set = load_images(data.test_source, None, data.image_size)
+        test_set = load_images(data.test_source, data.test_split, data.image_size,
+                               key="data.test_source")  # fmt: skip
         if test_set.class_names != imageset.class_names:
             raise ConfigError(
                 f"`data.test_source` has classes {test_set.class_names}, `data.source` has "
@@ -263,5 +300,6 @@ def prepare(experiment: Experiment, split_file: Path | None = None) -> Experimen
     else:
         split = experiment_split(imageset.labels, data, experiment.seed)
     prepared = ExperimentData(imageset, split, experiment, test_set)
+    prepared.load_pretraining_sources()
     prepared.check()
     return prepared

@@ -83,7 +83,37 @@ def build_views(variant: Variant, seed: int):
     )
 
 
-def build_pretext_model(variant: Variant, seed: int) -> keras.Model:
+def build_optimizer(spec: PretrainSpec, steps_per_epoch: int | None = None):
+    """The pretraining optimizer: learning rate (schedule), weight decay, accumulation.
+
+    Args:
+        spec: the pretraining settings.
+        steps_per_epoch: batches per epoch, which the cosine schedule needs to decay
+            to 0 over `spec.epochs` (the optimizer counts batches, accumulated or not).
+
+    Example:
+
+    >>> spec = PretrainSpec(schedule="cosine", epochs=10, weight_decay=1e-5)
+    >>> optimizer = build_optimizer(spec, steps_per_epoch=100)  # decays over 1,000 batches
+    """
+    learning_rate = spec.learning_rate
+    if spec.schedule == "cosine":
+        if steps_per_epoch is None:
+            raise ValueError("The cosine schedule needs `steps_per_epoch`.")
+        learning_rate = keras.optimizers.schedules.CosineDecay(
+            spec.learning_rate, decay_steps=max(1, spec.epochs * steps_per_epoch)
+        )
+    config = {"learning_rate": learning_rate}
+    if spec.weight_decay is not None:
+        config["weight_decay"] = spec.weight_decay
+    if spec.gradient_accumulation_steps is not None:
+        config["gradient_accumulation_steps"] = spec.gradient_accumulation_steps
+    return keras.optimizers.get({"class_name": spec.optimizer, "config": config})
+
+
+def build_pretext_model(
+    variant: Variant, seed: int, steps_per_epoch: int | None = None
+) -> keras.Model:
     """The compiled pretext model of a variant around its freshly built encoder."""
     from keras_ssl import pretext
 
@@ -92,10 +122,7 @@ def build_pretext_model(variant: Variant, seed: int) -> keras.Model:
     model = pretext.get(
         spec.method, encoder, augment=build_views(variant, seed), **spec.method_args
     )
-    optimizer = keras.optimizers.get(
-        {"class_name": spec.optimizer, "config": {"learning_rate": spec.learning_rate}}
-    )
-    model.compile(optimizer=optimizer)
+    model.compile(optimizer=build_optimizer(spec, steps_per_epoch))
     return model
 
 
@@ -150,7 +177,7 @@ def pretrain_encoder(
         return keras.models.load_model(folder / ENCODER_FILE)
     folder.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(seed)
-    model = build_pretext_model(variant, seed)
+    model = build_pretext_model(variant, seed, steps_per_epoch=len(images) // spec.batch_size)
     selection = _selection_callbacks(model, spec)
     watched = f"val_{model.monitor}" if spec.patience is not None else None
     training = ResumableTraining(

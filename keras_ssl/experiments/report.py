@@ -26,7 +26,8 @@ def comparison_rows(experiment: Experiment, metrics: Sequence[Mapping]) -> list[
     """One row per evaluation stage, ours beside the paper's (percent; NaN where it has none)."""
     rows = []
     for m in metrics:
-        paper = experiment.evaluation(m["evaluation"]).reference.get(m["fraction"], math.nan)
+        evaluation = experiment.evaluation(m["evaluation"])
+        paper = evaluation.reference_for(m["variant"]).get(m["fraction"], math.nan)
         ours = 100 * m["accuracy"]
         rows.append(
             {
@@ -36,6 +37,7 @@ def comparison_rows(experiment: Experiment, metrics: Sequence[Mapping]) -> list[
                 "fraction": m["fraction"],
                 "labels_used": m["labels_used"],
                 "accuracy": round(ours, 2),
+                "val_accuracy": round(100 * _validation_accuracy(m), 2),
                 "top_3_accuracy": round(100 * m.get("top_3_accuracy", math.nan), 2),
                 "paper": paper,
                 "difference": round(ours - paper, 2),
@@ -47,19 +49,27 @@ def comparison_rows(experiment: Experiment, metrics: Sequence[Mapping]) -> list[
     return rows
 
 
+def _validation_accuracy(metrics: Mapping) -> float:
+    """The selected model's validation accuracy (NaN for kNN and selection on test)."""
+    if metrics.get("selected_on", "val") != "val":
+        return math.nan
+    return (metrics.get("early_stopping_metrics") or {}).get("accuracy", math.nan)
+
+
 def markdown_table(experiment: Experiment, rows: Sequence[Mapping]) -> str:
     """A variant's table: a row per fraction, a column per evaluation, the paper's beside.
 
     "Gain" is the first evaluation on the pretrained encoder minus the first baseline;
     "Difference" is the first evaluation with reference numbers minus the paper's.
     """
+    variant = rows[0]["variant"]
     evaluations = [
         e for e in experiment.evaluations if any(r["evaluation"] == e.name for r in rows)
     ]
     ours = {(r["evaluation"], r["fraction"]): r["accuracy"] for r in rows}
     pretrained = next((e.name for e in evaluations if e.kind != "baseline"), None)
     baseline = next((e.name for e in evaluations if e.kind == "baseline"), None)
-    referenced = [e for e in evaluations if e.reference]
+    referenced = [e for e in evaluations if e.reference_for(variant)]
     header = ["Labeled data", *(f"{e.name} (%)" for e in evaluations)]
     if pretrained and baseline:
         header.append(f"Gain, {pretrained} − {baseline} (pp)")
@@ -74,13 +84,70 @@ def markdown_table(experiment: Experiment, rows: Sequence[Mapping]) -> str:
                 ours.get((pretrained, fraction), math.nan)
                 - ours.get((baseline, fraction), math.nan)
             )
-        cells += [e.reference.get(fraction, math.nan) for e in referenced]
+        papers = [e.reference_for(variant).get(fraction, math.nan) for e in referenced]
+        cells += papers
         if referenced:
-            first = referenced[0]
-            cells.append(
-                ours.get((first.name, fraction), math.nan) - first.reference.get(fraction, math.nan)
-            )
+            cells.append(ours.get((referenced[0].name, fraction), math.nan) - papers[0])
         lines.append(f"| {fraction * 100:g}% | {' | '.join(map(_number, cells))} |")
+    return "\n".join(lines)
+
+
+def evaluations_table(experiment: Experiment, rows: Sequence[Mapping]) -> str:
+    """A variant's table at one label fraction: a row per evaluation (e.g. the learning
+    rates of a sweep, SimCLR Pets' §4.1 table), ours beside the paper's."""
+    variant = rows[0]["variant"]
+    header = ["Evaluation", "Labeled data", "Validation (%)", "Test (%)", "Test top-3 (%)"]
+    header += ["Paper (%)", "Difference (pp)"]
+    lines = ["| " + " | ".join(header) + " |", "| --- | --- |" + " ---: |" * (len(header) - 2)]
+    by_name = {r["evaluation"]: r for r in rows}
+    for e in experiment.evaluations:
+        row = by_name.get(e.name)
+        if row is None:
+            continue
+        paper = e.reference_for(variant).get(row["fraction"], math.nan)
+        cells = [row["val_accuracy"], row["accuracy"], row["top_3_accuracy"], paper]
+        cells.append(row["accuracy"] - paper)
+        numbers = " | ".join(map(_number, cells))
+        lines.append(f"| {e.name} | {row['fraction'] * 100:g}% | {numbers} |")
+    return "\n".join(lines)
+
+
+def variants_table(experiment: Experiment, rows: Sequence[Mapping]) -> str:
+    """Every variant in one table, as the papers compare them: a row per variant and
+    fraction, per evaluation our validation, test and test top-3 accuracy beside the paper's.
+
+    Example (SimSiam 004's Table 1 layout):
+
+    | Variant | Labeled data | finetune, validation (%) | finetune, test (%) | finetune, paper (%) | ... |
+    """
+    evaluations = [
+        e for e in experiment.evaluations if any(r["evaluation"] == e.name for r in rows)
+    ]
+    by_key = {(r["variant"], r["evaluation"], r["fraction"]): r for r in rows}
+    header = ["Variant", "Labeled data"]
+    for e in evaluations:
+        header += [f"{e.name}, validation (%)", f"{e.name}, test (%)", f"{e.name}, test top-3 (%)"]
+        if e.reference:
+            header += [f"{e.name}, paper (%)", f"{e.name} − paper (pp)"]
+    lines = ["| " + " | ".join(header) + " |", "| --- | --- |" + " ---: |" * (len(header) - 2)]
+    for variant in experiment.variants:
+        for fraction in sorted({r["fraction"] for r in rows if r["variant"] == variant.name}):
+            cells = []
+            for e in evaluations:
+                row = by_key.get((variant.name, e.name, fraction), {})
+                ours = row.get("accuracy", math.nan)
+                cells += [
+                    row.get("val_accuracy", math.nan),
+                    ours,
+                    row.get("top_3_accuracy", math.nan),
+                ]
+                if e.reference:
+                    paper = (
+                        e.reference_for(variant.name).get(fraction, math.nan) if row else math.nan
+                    )
+                    cells += [paper, ours - paper]
+            numbers = " | ".join(map(_number, cells))
+            lines.append(f"| {variant.name} | {fraction * 100:g}% | {numbers} |")
     return "\n".join(lines)
 
 
@@ -91,11 +158,17 @@ def write_tables(folder: Path, experiment: Experiment, metrics: Sequence[Mapping
     title = f" ({experiment.title})" if experiment.title else ""
     lines = [f"# Experiment `{experiment.name}`{title}, profile `{experiment.profile}`", ""]
     lines += [_summary(experiment, info), ""]
+    if len(experiment.variants) > 1:
+        lines += ["## Every variant", "", variants_table(experiment, rows), ""]
     for variant in experiment.variants:
         variant_rows = [r for r in rows if r["variant"] == variant.name]
         if variant_rows:
             lines += [f"## Variant `{variant.name}`: {_variant_line(variant)}", ""]
-            lines += [markdown_table(experiment, variant_rows), ""]
+            one_fraction = len({r["fraction"] for r in variant_rows}) == 1
+            if one_fraction and len(variant_rows) > 2:
+                lines += [evaluations_table(experiment, variant_rows), ""]
+            else:
+                lines += [markdown_table(experiment, variant_rows), ""]
     if experiment.reference:
         lines += [f"Paper: {experiment.reference}", ""]
     figures = ", ".join(f"`figures/{name}.png`" for name in experiment.figures.values())
@@ -111,9 +184,18 @@ def _variant_line(variant) -> str:
     spec = variant.pretrain
     if spec is None:
         return line + ", not pretrained"
+    extras = [
+        f"{spec.schedule} schedule" if spec.schedule != "constant" else "",
+        f"weight decay {spec.weight_decay:g}" if spec.weight_decay else "",
+        f"{spec.gradient_accumulation_steps} accumulated batches a step"
+        if spec.gradient_accumulation_steps
+        else "",
+        f"on `{spec.source}`" + (f" ({spec.split})" if spec.split else "") if spec.source else "",
+    ]
     return (
         f"{line}; {spec.method} {spec.method_args or ''}, {spec.epochs} epochs of batch "
         f"{spec.batch_size}, {spec.optimizer} {spec.learning_rate:g}, augment {spec.augment!r}"
+        + "".join(f", {extra}" for extra in extras if extra)
     )
 
 
@@ -125,7 +207,7 @@ def _summary(experiment: Experiment, info: Mapping) -> str:
     evaluations = "; ".join(
         f"`{e.name}`: {e.kind}"
         + (
-            f" (recipe `{e.recipe or ''}` {e.recipe_args})"
+            f" (recipe `{e.resolved_recipe().name}` {e.recipe_args})"
             if e.resolved_recipe()
             else f" (k={e.k})"
         )
@@ -138,6 +220,10 @@ def _summary(experiment: Experiment, info: Mapping) -> str:
             f"- Data: `{experiment.data.source}`: {data.get('train', '?')} training, "
             f"{data.get('val', '?')} validation and {data.get('test', '?')} held-out test images "
             f"({data.get('num_classes', '?')} classes).",
+            *[
+                f"- Pretraining images from `{source}`: {count}."
+                for source, count in data.get("pretraining_images", {}).items()
+            ],
             f"- Evaluations: {evaluations}.",
             f"- **Model selection:** {selection_protocol(experiment)}.",
             f"- Wall time of all stages: {total / 60:.1f} min; seed {experiment.seed}; keras_ssl "
@@ -207,19 +293,24 @@ def _pretext_curves(folder: Path, experiment: Experiment, metrics, images):
     return figure
 
 
-def _training_curves(folder: Path, experiment: Experiment, metrics, images):
-    """One small panel per trained model: training and validation accuracy per epoch."""
-    from keras_ssl import plots
+def _curves(metric: str):
+    """A figure kind: one small panel per trained model, `metric` per epoch (and `val_`)."""
 
-    runs = [m for m in metrics if m.get("history")]
-    if not runs:
-        return None
-    figure, axes = _grid(len(runs), 3.6, 2.8, columns=4)
-    for ax, m in zip(axes, runs):
-        title = f"{m['evaluation']} {m['fraction'] * 100:g}%, {m['variant']}"
-        plots.plot_training_curves({"": m["history"]}, title=title, ax=ax)
-        ax.legend(["training", "validation"], fontsize="x-small")
-    return figure
+    def figure_of(folder: Path, experiment: Experiment, metrics, images):
+        from keras_ssl import plots
+
+        runs = [m for m in metrics if metric in (m.get("history") or {})]
+        if not runs:
+            return None
+        figure, axes = _grid(len(runs), 3.6, 2.8, columns=4)
+        for ax, m in zip(axes, runs):
+            title = f"{m['evaluation']} {m['fraction'] * 100:g}%, {m['variant']}"
+            plots.plot_training_curves({"": m["history"]}, metric=metric, title=title, ax=ax)
+            ax.legend(["training", "validation"], fontsize="x-small")
+        return figure
+
+    figure_of.__doc__ = f"Training and validation {metric} per epoch of every trained model."
+    return figure_of
 
 
 def _label_efficiency(folder: Path, experiment: Experiment, metrics, images):
@@ -233,7 +324,8 @@ def _label_efficiency(folder: Path, experiment: Experiment, metrics, images):
                       if m["variant"] == variant.name and m["evaluation"] == evaluation.name]  # fmt: skip
             if not points:
                 continue
-            paper = {f: a / 100 for f, a in evaluation.reference.items()} or None
+            reference = evaluation.reference_for(variant.name)
+            paper = {f: a / 100 for f, a in reference.items()} or None
             plots.plot_label_efficiency(
                 points, paper=paper, label=f"Ours, {evaluation.name}",
                 paper_label=f"Paper, {evaluation.name}", title=f"Accuracy vs. labeled data, {variant.name}",
@@ -279,7 +371,9 @@ def _confusion_matrices(folder: Path, experiment: Experiment, metrics, images):
 _FIGURES = {
     "views": _views,
     "pretext_curves": _pretext_curves,
-    "training_curves": _training_curves,
+    "training_curves": _curves("accuracy"),
+    "top3_curves": _curves("top3_accuracy"),
+    "loss_curves": _curves("loss"),
     "label_efficiency": _label_efficiency,
     "confusion_matrix": _confusion_matrices,
 }

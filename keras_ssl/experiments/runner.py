@@ -77,6 +77,8 @@ def check(
         )
     inputs.check_source(experiment.data.source)
     for variant in experiment.variants:
+        if variant.pretrain is not None and variant.pretrain.source is not None:
+            inputs.check_source(variant.pretrain.source, "pretrain.source")
         checks.check_variant(experiment, variant)
     for evaluation in experiment.evaluations:  # every metric is logged from 4 classes on
         checks.check_monitor(evaluation, num_classes=4)
@@ -184,9 +186,10 @@ class _Runner:
         self.log(f"  {stage.name} done in {seconds:.1f} s")
 
     def _pretrain(self, stage: Stage, folder: Path) -> None:
+        variant = self.experiment.variant(stage.variant)
         self.encoders[stage.variant] = pretraining.pretrain_encoder(
-            self.data.train[0],
-            self.experiment.variant(stage.variant),
+            self.data.pretraining_images(variant),
+            variant,
             folder,
             seed=self.experiment.seed,
             val_images=None if self.data.val is None else self.data.val[0],
@@ -238,7 +241,7 @@ class _Runner:
         }  # fmt: skip
         metrics = {**facts, **metrics}
         write_json(folder / METRICS_FILE, metrics)
-        paper = evaluation.reference.get(stage.fraction)
+        paper = evaluation.reference_for(variant.name).get(stage.fraction)
         versus = f" (paper: {paper:.2f}%)" if paper is not None else ""
         epochs = (
             f", best epoch {metrics['best_epoch']}/{metrics['epochs_run']}"

@@ -8,10 +8,13 @@ name: my-experiment          # folder names, tables
 title: What it reproduces    # one line
 reference: Where the paper's numbers come from (table, page)
 seed: 0
-data: {source, split, image_size, max_images, test, val, select_on}
+data: {source, split, image_size, max_images, test, val, select_on,
+       test_source, test_split}
 encoder: {name, args, weights, image_size}        # defaults of every variant
 pretrain: {method, method_args, augment, augment_args, epochs, batch_size,
-           optimizer, learning_rate, patience, reduce_lr_patience}  # or null
+           optimizer, learning_rate, patience, reduce_lr_patience, schedule,
+           weight_decay, gradient_accumulation_steps,
+           source, split, max_images}                  # or null
 variants:                    # encoders to pretrain and evaluate, as overrides
   random: {encoder: {weights: null}}
 evaluations:                 # what is measured on every variant
@@ -43,10 +46,13 @@ from keras_ssl.experiments import checks
 from keras_ssl.experiments.checks import ConfigError
 
 SELECT_ON = ("val", "test")
+SCHEDULES = ("constant", "cosine")
 FIGURE_KINDS = (
     "views",
     "pretext_curves",
     "training_curves",
+    "top3_curves",
+    "loss_curves",
     "label_efficiency",
     "confusion_matrix",
 )
@@ -79,6 +85,8 @@ class DataSpec:
             labelled as such in `results.md`; needs `val: 0`).
         test_source: a separate source of held-out test images (same classes), e.g.
             an official test split; `test` must then be 0.
+        test_split: the split or subfolder of `test_source` (e.g. "test" for
+            `test_source: cifar10`); None: its default.
     """
 
     source: str = "cifar10"
@@ -89,6 +97,7 @@ class DataSpec:
     val: int | float = 0.1
     select_on: str = "val"
     test_source: str | None = None
+    test_split: str | None = None
 
     def __post_init__(self):
         checks.check_str(self.source, "data.source")
@@ -99,6 +108,11 @@ class DataSpec:
         checks.check_size(self.val, "data.val")
         checks.check_name(self.select_on, "data.select_on", SELECT_ON)
         checks.check_str(self.test_source, "data.test_source", allow_none=True)
+        checks.check_str(self.test_split, "data.test_split", allow_none=True)
+        if self.test_split is not None and self.test_source is None:
+            raise ConfigError(
+                "`data.test_split` chooses the split of `data.test_source`, which is not set."
+            )
         if self.test_source is not None and self.test != 0:
             raise ConfigError(
                 f"`data.test` is {self.test!r} but `data.test_source` gives the test images; "
@@ -156,6 +170,18 @@ class PretrainSpec:
             the best epoch's weights; None trains every epoch and keeps the last.
         reduce_lr_patience: halve the learning rate when the validation loss has not
             improved for this many epochs; None keeps it constant.
+        schedule: "constant", or "cosine" (the learning rate decays to 0 over
+            `epochs`, SimSiam's schedule).
+        weight_decay: the optimizer's weight decay (Keras applies it decoupled, as
+            AdamW does), or None.
+        gradient_accumulation_steps: average the gradients of this many batches
+            before each update (an effective batch of `batch_size` × steps), or None.
+        source: pretrain on the images of this source (a catalogue name such as
+            "gaussian_noise" or "stl10", or a folder / `.zip`) instead of the
+            experiment's training images; labels, if any, are ignored. None: the
+            training images. Validation (for `patience`) stays the experiment's.
+        split: the split or subfolder of `source`.
+        max_images: a seeded subset of about this many images of `source`.
     """
 
     method: str = "simclr"
@@ -168,6 +194,12 @@ class PretrainSpec:
     learning_rate: float = 1e-3
     patience: int | None = None
     reduce_lr_patience: int | None = None
+    schedule: str = "constant"
+    weight_decay: float | None = None
+    gradient_accumulation_steps: int | None = None
+    source: str | None = None
+    split: str | None = None
+    max_images: int | None = None
 
     def __post_init__(self):
         for name in ("method_args", "augment_args"):
@@ -182,6 +214,21 @@ class PretrainSpec:
         checks.check_int(
             self.reduce_lr_patience, "pretrain.reduce_lr_patience", minimum=0, allow_none=True
         )
+        checks.check_name(self.schedule, "pretrain.schedule", SCHEDULES)
+        if self.weight_decay is not None:
+            checks.check_positive(self.weight_decay, "pretrain.weight_decay")
+        checks.check_int(
+            self.gradient_accumulation_steps, "pretrain.gradient_accumulation_steps",
+            minimum=2, allow_none=True,
+        )  # fmt: skip
+        checks.check_str(self.source, "pretrain.source", allow_none=True)
+        checks.check_str(self.split, "pretrain.split", allow_none=True)
+        checks.check_int(self.max_images, "pretrain.max_images", minimum=2, allow_none=True)
+        if self.source is None and (self.split, self.max_images) != (None, None):
+            raise ConfigError(
+                "`pretrain.split` / `pretrain.max_images` choose images of `pretrain.source`, "
+                "which is not set; set pretrain.source, or use data.split / data.max_images."
+            )
 
 
 @dataclass(frozen=True)
@@ -218,8 +265,12 @@ class Evaluation:
         init: for "baseline": "variant" (the variant's initial weights, e.g.
             ImageNet) or "random" (from scratch).
         k: neighbours, for "knn".
+        variants: the variants it measures; None: every variant (e.g. a supervised
+            baseline trained once, on one variant's architecture).
         reference: the paper's accuracy (%) at each fraction, for the side-by-side
-            columns.
+            columns: `{fraction: accuracy}` for every variant, or
+            `{variant: {fraction: accuracy}}` where the paper's number depends on the
+            variant (e.g. no pretraining vs pretrained, SimSiam 004's Table 1).
     """
 
     name: str
@@ -230,7 +281,8 @@ class Evaluation:
     classes: tuple[str, ...] | None = None
     init: str = "variant"
     k: int = 20
-    reference: dict[float, float] = field(default_factory=dict)
+    variants: tuple[str, ...] | None = None
+    reference: dict = field(default_factory=dict)
 
     def __post_init__(self):
         from keras_ssl.experiments import evaluations
@@ -254,7 +306,23 @@ class Evaluation:
                 )
             object.__setattr__(self, "classes", tuple(str(c) for c in self.classes))
         object.__setattr__(self, "reference", _reference(self.reference, f"{key}.reference"))
+        if self.variants is not None:
+            if isinstance(self.variants, str) or not isinstance(self.variants, Sequence):
+                raise ConfigError(
+                    f"`{key}.variants` must be a list of variant names; got {self.variants!r}."
+                )
+            object.__setattr__(self, "variants", tuple(str(v) for v in self.variants))
         evaluations.get(self.kind).check(self)
+
+    def measures(self, variant: str) -> bool:
+        """Whether this evaluation runs on `variant`."""
+        return self.variants is None or variant in self.variants
+
+    def reference_for(self, variant: str) -> dict[float, float]:
+        """The paper's accuracies (%) by fraction for `variant` (empty where it has none)."""
+        if self.reference and all(isinstance(v, dict) for v in self.reference.values()):
+            return self.reference.get(variant, {})
+        return self.reference
 
     def resolved_recipe(self):
         """The `keras_ssl.finetune.FinetuneConfig` of this evaluation (None for kNN)."""
@@ -266,13 +334,17 @@ class Evaluation:
         return checks.check_recipe(recipe, self.recipe_args, f"evaluations.{self.name}")
 
 
-def _reference(value, key: str) -> dict[float, float]:
+def _reference(value, key: str) -> dict:
+    """`{fraction: accuracy}`, or `{variant: {fraction: accuracy}}`, with float keys and values."""
     content = checks.check_mapping(value, key)
+    if content and all(isinstance(v, Mapping) for v in content.values()):
+        return {str(variant): _reference(v, f"{key}.{variant}") for variant, v in content.items()}
     try:
         return {float(f): float(a) for f, a in content.items()}
     except (TypeError, ValueError):
         raise ConfigError(
-            f"`{key}` must map label fractions to accuracies (%); got {value!r}."
+            f"`{key}` must map label fractions to accuracies (%), or variants to such "
+            f"mappings; got {value!r}."
         ) from None
 
 
@@ -429,6 +501,7 @@ def build(document: Mapping) -> Experiment:
     data = DataSpec(**checks.check_keys(document.get("data"), _keys(DataSpec), "data"))
     variants = _variants(document)
     evaluations = _evaluations(document.get("evaluations"))
+    _check_variant_names(evaluations, document.get("variants") or {"main": {}}, variants)
     if evaluations:
         checks.check_selection(data.select_on, data.val)
         if data.test == 0 and data.test_source is None:
@@ -477,6 +550,22 @@ def _variants(document: Mapping) -> tuple[Variant, ...]:
     if not variants:
         raise ConfigError("`variants` removes every variant: keep at least one.")
     return tuple(variants)
+
+
+def _check_variant_names(evaluations, declared: Mapping, variants) -> None:
+    """Evaluations name variants of the file; a profile may have removed some."""
+    for evaluation in evaluations:
+        reference = evaluation.reference
+        named = {"variants": evaluation.variants or ()}
+        if reference and all(isinstance(v, dict) for v in reference.values()):
+            named["reference"] = tuple(reference)
+        for key, names in named.items():
+            unknown = [name for name in names if name not in declared]
+            if unknown:
+                raise ConfigError(
+                    f"`evaluations.{evaluation.name}.{key}` names variants {unknown} that the "
+                    f"experiment lacks; its variants: {', '.join(map(str, declared))}."
+                )
 
 
 def _evaluations(content) -> tuple[Evaluation, ...]:

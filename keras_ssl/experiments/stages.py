@@ -90,7 +90,8 @@ def plan(experiment: Experiment) -> list[Stage]:
         if variant.pretrain is not None:
             stages.append(_pretrain_stage(variant))
         for evaluation in experiment.evaluations:
-            stages += [_evaluation_stage(variant, evaluation, f) for f in evaluation.fractions]
+            if evaluation.measures(variant.name):
+                stages += [_evaluation_stage(variant, evaluation, f) for f in evaluation.fractions]
     figures = tuple(f"figures/{name}.png" for name in experiment.figures.values())
     stages.append(
         Stage("report", "report", "results.csv, results.md and the figures",

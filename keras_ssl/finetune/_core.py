@@ -126,9 +126,10 @@ def check_monitor(config: FinetuneConfig, num_classes: int) -> None:
 
 
 def compile_model(model: keras.Model, config: FinetuneConfig, num_classes: int) -> None:
-    optimizer = keras.optimizers.get(
-        {"class_name": config.optimizer, "config": {"learning_rate": config.learning_rate}}
-    )
+    settings = {"learning_rate": config.learning_rate}
+    if config.weight_decay is not None:
+        settings["weight_decay"] = config.weight_decay
+    optimizer = keras.optimizers.get({"class_name": config.optimizer, "config": settings})
     loss = "binary_crossentropy" if config.multi_label else "sparse_categorical_crossentropy"
     model.compile(optimizer=optimizer, loss=loss, metrics=metrics(num_classes, config.multi_label))
 

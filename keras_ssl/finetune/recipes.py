@@ -31,6 +31,8 @@ class FinetuneConfig:
         name: a label for tables and logs.
         optimizer: a Keras optimizer name ("adam", "adamw", "sgd", "rmsprop", ...).
         learning_rate: the initial learning rate.
+        weight_decay: the optimizer's weight decay (decoupled, as Keras applies it),
+            or None.
         epochs: the most epochs to train.
         batch_size: batch size for NumPy inputs (datasets come batched).
         freeze_first: encoder layers to freeze, counted as `keras_ssl.finetune.freeze_first`
@@ -80,6 +82,7 @@ class FinetuneConfig:
     name: str = "custom"
     optimizer: str = "adam"
     learning_rate: float = 1e-4
+    weight_decay: float | None = None
     epochs: int = 50
     batch_size: int = 64
     freeze_first: int | float | str = 0
@@ -108,6 +111,8 @@ class FinetuneConfig:
             _check_int(self.min_steps_per_epoch, "min_steps_per_epoch", minimum=1)
         _check_freeze_first(self.freeze_first)
         _check_number(self.learning_rate, "learning_rate", low=0.0)
+        if self.weight_decay is not None:
+            _check_number(self.weight_decay, "weight_decay", low=0.0)
         _check_number(self.min_lr, "min_lr", low=0.0, allow_low=True)
         if not isinstance(self.dropout, (int, float)) or not 0 <= self.dropout < 1:
             raise ValueError(f"`dropout` must be a rate in [0, 1); got {self.dropout!r}.")

@@ -12,7 +12,9 @@ from keras_ssl.experiments.schema import assign, deep_merge, dump_yaml, resolve
 
 
 def test_shipped_experiments_and_their_profiles():
-    assert experiments.available() == ["rotation-tiny-imagenet", "umea"]
+    assert experiments.available() == [
+        "dino-cifar10", "rotation-tiny-imagenet", "simclr-pets", "simsiam-ablation", "umea",
+    ]  # fmt: skip
     assert experiments.profiles("umea") == ["paper", "cpu-small", "smoke"]
     assert experiments.load("umea").profile == "cpu-small"  # the file's default_profile
 
@@ -118,7 +120,7 @@ def test_a_users_own_file_runs_like_a_shipped_one(tmp_path):
         (
             "encoder.name=resnet9",
             r"Unknown name 'resnet9' \(`encoder.name`\); expected one of: efficientnet_b0, "
-            r"mobilenet_v2, pit, pit_tiny, resnet18, resnet50, small_cnn, vit, vit_small",
+            r"mobilenet_v2, pit, pit_tiny, resnet18, resnet50, small_cnn, vgg16, vit, vit_small",
         ),
         (
             "variants.random.encoder.weights=imagenet",
@@ -194,7 +196,8 @@ def test_bad_values_fail_naming_the_key_and_what_is_allowed(assignment, message)
 def test_unknown_experiment_profile_and_file():
     with pytest.raises(
         ConfigError,
-        match=r"Unknown experiment 'umeaa'; expected one of: rotation-tiny-imagenet, umea",
+        match=r"Unknown experiment 'umeaa'; expected one of: dino-cifar10, rotation-tiny-imagenet, "
+        r"simclr-pets, simsiam-ablation, umea",
     ):
         experiments.load("umeaa")
     with pytest.raises(
