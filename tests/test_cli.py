@@ -137,8 +137,8 @@ def test_unknown_experiment_profile_method_and_recipe(tmp_path, capsys):
     message = _error(capsys, "reproduce", "byol-cifar", "--dry-run")
     assert message == (
         "keras-ssl reproduce: error: Unknown experiment 'byol-cifar'; expected one of: "
-        "dino-cifar10, rotation-tiny-imagenet, simclr-pets, simsiam-ablation, umea, or the path of "
-        "an experiment .yaml file."
+        "dino-cifar10, rotation-tiny-imagenet, simclr-pets, simsiam-ablation, simsiam-stl10, umea, or "
+        "the path of an experiment .yaml file."
     )
     message = _error(
         capsys,

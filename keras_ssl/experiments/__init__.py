@@ -1,7 +1,7 @@
 """Experiments as YAML files, run by one runner: the shipped reproductions and your own.
 
 >>> from keras_ssl import experiments
->>> experiments.available()                       # ['rotation-tiny-imagenet', 'umea']
+>>> experiments.available()                       # ['dino-cifar10', ..., 'umea']
 >>> experiment = experiments.load("umea", profile="smoke",
 ...                               assignments=["data.source=../shared/data/cifar10-train.zip"])
 >>> print(experiments.describe(experiment))       # the plan and every setting

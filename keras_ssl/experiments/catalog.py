@@ -3,7 +3,7 @@
 Example:
 
 >>> available()
-['rotation-tiny-imagenet', 'umea']
+['dino-cifar10', 'rotation-tiny-imagenet', 'simclr-pets', 'simsiam-ablation', 'simsiam-stl10', 'umea']
 >>> experiment = load("umea", profile="smoke", assignments=["seed=1"])
 >>> experiment = load("my-experiment.yaml")      # a user's file runs the same way
 """

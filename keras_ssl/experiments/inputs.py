@@ -167,7 +167,8 @@ class ExperimentData:
                 )
                 imageset = subsample(imageset, spec.max_images, self.experiment.seed)
                 self._pretraining_sets[key] = imageset.numpy_images()
-                self.facts.setdefault("pretraining_images", {})[spec.source] = len(imageset)
+                name = spec.source + (f":{spec.split}" if spec.split else "")
+                self.facts.setdefault("pretraining_images", {})[name] = len(imageset)
 
     def pretraining_images(self, variant) -> np.ndarray:
         """The images `variant` pretrains on: its `pretrain.source`, or the training images."""

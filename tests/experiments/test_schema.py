@@ -13,7 +13,8 @@ from keras_ssl.experiments.schema import assign, deep_merge, dump_yaml, resolve
 
 def test_shipped_experiments_and_their_profiles():
     assert experiments.available() == [
-        "dino-cifar10", "rotation-tiny-imagenet", "simclr-pets", "simsiam-ablation", "umea",
+        "dino-cifar10", "rotation-tiny-imagenet", "simclr-pets", "simsiam-ablation",
+        "simsiam-stl10", "umea",
     ]  # fmt: skip
     assert experiments.profiles("umea") == ["paper", "cpu-small", "smoke"]
     assert experiments.load("umea").profile == "cpu-small"  # the file's default_profile
@@ -197,7 +198,7 @@ def test_unknown_experiment_profile_and_file():
     with pytest.raises(
         ConfigError,
         match=r"Unknown experiment 'umeaa'; expected one of: dino-cifar10, rotation-tiny-imagenet, "
-        r"simclr-pets, simsiam-ablation, umea",
+        r"simclr-pets, simsiam-ablation, simsiam-stl10, umea",
     ):
         experiments.load("umeaa")
     with pytest.raises(
