@@ -122,6 +122,26 @@ def test_frozen_layers_do_not_change_and_the_others_do(cifar_small):
     assert set(result.history) >= {"loss", "accuracy", "val_accuracy", "val_top3_accuracy"}
 
 
+def test_weight_decay_reaches_the_optimizer_and_shrinks_the_weights(cifar_small):
+    """SimSiam 004 fine-tunes with weight decay 1e-5; here 0.5, to see its effect in 1 epoch."""
+    train, val = _split(cifar_small, 30)
+    results = {}
+    for decay in (None, 0.5):
+        keras.utils.set_random_seed(0)
+        results[decay] = finetune.finetune(
+            _tiny(), train, val, 10, "full", weight_decay=decay, epochs=1, patience=None,
+            learning_rate=1e-2, dropout=0.0, verbose=0, seed=0,
+        )  # fmt: skip
+    assert results[0.5].model.optimizer.weight_decay == 0.5
+    assert results[None].model.optimizer.weight_decay is None
+
+    def kernel_norm(result):
+        return np.linalg.norm(result.model.layers[-1].get_weights()[0])
+
+    # Decoupled decay multiplies each weight by (1 - 0.5 * 1e-2) a step, 10 steps.
+    assert kernel_norm(results[0.5]) < 0.98 * kernel_norm(results[None])
+
+
 class SeenImages(keras.callbacks.Callback):
     """Counts the training steps of every epoch."""
 
