@@ -35,6 +35,12 @@ def check_input_shape(
     return height, width, channels
 
 
+def check_pooling(pooling: str) -> None:
+    """Raises a `ValueError` unless `pooling` is "avg" or "max" (global pooling of the last map)."""
+    if pooling not in ("avg", "max"):
+        raise ValueError(f"`pooling` must be 'avg' or 'max'; got {pooling!r}.")
+
+
 def encoder_input_shape(encoder: keras.Model) -> tuple | None:
     """The `(height, width, channels)` an encoder takes, or None if it declares none.
 

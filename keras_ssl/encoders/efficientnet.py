@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import keras
 
-from keras_ssl.encoders.common import check_input_shape, set_batch_norm_momentum
+from keras_ssl.encoders.common import check_input_shape, check_pooling, set_batch_norm_momentum
 from keras_ssl.encoders.registry import register
 
 # Freeze points of keras.applications.EfficientNetB0: the stem, then stages 1-7, each
@@ -55,8 +55,7 @@ def efficientnet_b0(
     (None, 1280)
     """
     check_input_shape(input_shape)
-    if pooling not in ("avg", "max"):
-        raise ValueError(f"`pooling` must be 'avg' or 'max'; got {pooling!r}.")
+    check_pooling(pooling)
     backbone = keras.applications.EfficientNetB0(
         include_top=False, weights=weights, input_shape=tuple(input_shape), pooling=pooling
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from keras_ssl.encoders.common import check_input_shape, set_batch_norm_momentum
+from keras_ssl.encoders.common import check_input_shape, check_pooling, set_batch_norm_momentum
 from keras_ssl.encoders.registry import register
 
 
@@ -109,8 +109,7 @@ def mobilenet_v2(
     (None, 1280)
     """
     check_input_shape(input_shape)
-    if pooling not in ("avg", "max"):
-        raise ValueError(f"`pooling` must be 'avg' or 'max'; got {pooling!r}.")
+    check_pooling(pooling)
     inputs = keras.Input(shape=tuple(input_shape), name="images")
     # keras.applications.mobilenet_v2.preprocess_input: x / 127.5 - 1.
     scaled = layers.Rescaling(1.0 / 127.5, offset=-1.0, name="mobilenet_v2_preprocess")(inputs)

@@ -8,6 +8,7 @@ from keras import layers
 from keras_ssl.encoders.common import (
     CaffePreprocessing,
     check_input_shape,
+    check_pooling,
     imagenet_normalization,
     load_weights,
     set_batch_norm_momentum,
@@ -16,12 +17,6 @@ from keras_ssl.encoders.registry import register
 
 # ResNet-18: four stages of two basic blocks, 64 / 128 / 256 / 512 channels.
 RESNET18_STAGES = ((64, 2), (128, 2), (256, 2), (512, 2))
-POOLINGS = ("avg", "max")
-
-
-def _check_pooling(pooling: str) -> None:
-    if pooling not in POOLINGS:
-        raise ValueError(f"`pooling` must be one of {POOLINGS}; got {pooling!r}.")
 
 
 def _basic_block(x, filters: int, stride: int, bn_momentum: float, name: str):
@@ -99,7 +94,7 @@ def resnet18(
     ((None, 512), 11168832)
     """
     check_input_shape(input_shape)
-    _check_pooling(pooling)
+    check_pooling(pooling)
     inputs = keras.Input(shape=tuple(input_shape), name="images")
     x = imagenet_normalization(inputs, prefix="resnet18")
     if cifar_stem:
@@ -174,7 +169,7 @@ def resnet50(
     (None, 2048)
     """
     check_input_shape(input_shape)
-    _check_pooling(pooling)
+    check_pooling(pooling)
     inputs = keras.Input(shape=tuple(input_shape), name="images")
     x = CaffePreprocessing(name="resnet50_preprocess")(inputs)
     backbone = keras.applications.ResNet50(

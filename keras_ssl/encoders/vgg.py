@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import keras
 
-from keras_ssl.encoders.common import CaffePreprocessing, check_input_shape
+from keras_ssl.encoders.common import CaffePreprocessing, check_input_shape, check_pooling
 from keras_ssl.encoders.registry import register
 
 # The five convolution stages of keras.applications.VGG16 end at their max-pool.
@@ -48,8 +48,7 @@ def vgg16(
     (None, 512)
     """
     check_input_shape(input_shape)
-    if pooling not in ("avg", "max"):
-        raise ValueError(f"`pooling` must be 'avg' or 'max'; got {pooling!r}.")
+    check_pooling(pooling)
     inputs = keras.Input(shape=tuple(input_shape), name="images")
     x = CaffePreprocessing(name="vgg16_preprocess")(inputs)
     backbone = keras.applications.VGG16(
