@@ -49,6 +49,12 @@ def comparison_rows(experiment: Experiment, metrics: Sequence[Mapping]) -> list[
     return rows
 
 
+def _header(columns: Sequence[str], labels: int) -> list[str]:
+    """A Markdown table's header lines: `labels` text columns, then right-aligned numbers."""
+    alignments = ["---"] * labels + ["---:"] * (len(columns) - labels)
+    return ["| " + " | ".join(columns) + " |", "| " + " | ".join(alignments) + " |"]
+
+
 def _validation_accuracy(metrics: Mapping) -> float:
     """The selected model's validation accuracy (NaN for kNN and selection on test)."""
     if metrics.get("selected_on", "val") != "val":
@@ -76,7 +82,7 @@ def markdown_table(experiment: Experiment, rows: Sequence[Mapping]) -> str:
     header += [f"{e.name}, paper (%)" for e in referenced]
     if referenced:
         header.append(f"Difference, {referenced[0].name} − paper (pp)")
-    lines = ["| " + " | ".join(header) + " |", "| --- |" + " ---: |" * (len(header) - 1)]
+    lines = _header(header, labels=1)
     for fraction in sorted({r["fraction"] for r in rows}):
         cells = [ours.get((e.name, fraction), math.nan) for e in evaluations]
         if pretrained and baseline:
@@ -98,7 +104,7 @@ def evaluations_table(experiment: Experiment, rows: Sequence[Mapping]) -> str:
     variant = rows[0]["variant"]
     header = ["Evaluation", "Labeled data", "Validation (%)", "Test (%)", "Test top-3 (%)"]
     header += ["Paper (%)", "Difference (pp)"]
-    lines = ["| " + " | ".join(header) + " |", "| --- | --- |" + " ---: |" * (len(header) - 2)]
+    lines = _header(header, labels=2)
     by_name = {r["evaluation"]: r for r in rows}
     for e in experiment.evaluations:
         row = by_name.get(e.name)
@@ -129,7 +135,7 @@ def variants_table(experiment: Experiment, rows: Sequence[Mapping]) -> str:
         header += [f"{e.name}, validation (%)", f"{e.name}, test (%)", f"{e.name}, test top-3 (%)"]
         if e.reference:
             header += [f"{e.name}, paper (%)", f"{e.name} − paper (pp)"]
-    lines = ["| " + " | ".join(header) + " |", "| --- | --- |" + " ---: |" * (len(header) - 2)]
+    lines = _header(header, labels=2)
     for variant in experiment.variants:
         for fraction in sorted({r["fraction"] for r in rows if r["variant"] == variant.name}):
             cells = []

@@ -296,23 +296,23 @@ class Evaluation:
         checks.check_name(self.init, f"{key}.init", ("variant", "random"))
         checks.check_int(self.k, f"{key}.k")
         if self.classes is not None:
-            if isinstance(self.classes, str) or not isinstance(self.classes, Sequence):
+            classes = _names(self.classes, f"{key}.classes", "class")
+            if len(set(classes)) < 2:
                 raise ConfigError(
-                    f"`{key}.classes` must be a list of class names; got {self.classes!r}."
+                    f"`{key}.classes` needs at least 2 different classes; got {list(classes)}."
                 )
-            if len(set(self.classes)) < 2:
-                raise ConfigError(
-                    f"`{key}.classes` needs at least 2 different classes; got {list(self.classes)}."
-                )
-            object.__setattr__(self, "classes", tuple(str(c) for c in self.classes))
+            object.__setattr__(self, "classes", classes)
         object.__setattr__(self, "reference", _reference(self.reference, f"{key}.reference"))
         if self.variants is not None:
-            if isinstance(self.variants, str) or not isinstance(self.variants, Sequence):
-                raise ConfigError(
-                    f"`{key}.variants` must be a list of variant names; got {self.variants!r}."
-                )
-            object.__setattr__(self, "variants", tuple(str(v) for v in self.variants))
+            object.__setattr__(
+                self, "variants", _names(self.variants, f"{key}.variants", "variant")
+            )
         evaluations.get(self.kind).check(self)
+
+    @property
+    def references_variants(self) -> bool:
+        """Whether `reference` is `{variant: {fraction: accuracy}}` rather than per fraction."""
+        return bool(self.reference) and all(isinstance(v, dict) for v in self.reference.values())
 
     def measures(self, variant: str) -> bool:
         """Whether this evaluation runs on `variant`."""
@@ -320,7 +320,7 @@ class Evaluation:
 
     def reference_for(self, variant: str) -> dict[float, float]:
         """The paper's accuracies (%) by fraction for `variant` (empty where it has none)."""
-        if self.reference and all(isinstance(v, dict) for v in self.reference.values()):
+        if self.references_variants:
             return self.reference.get(variant, {})
         return self.reference
 
@@ -332,6 +332,13 @@ class Evaluation:
         if recipe is None:
             return None
         return checks.check_recipe(recipe, self.recipe_args, f"evaluations.{self.name}")
+
+
+def _names(value, key: str, what: str) -> tuple[str, ...]:
+    """A list of names as a tuple of strings, or a `ConfigError` naming `key`."""
+    if isinstance(value, str) or not isinstance(value, Sequence):
+        raise ConfigError(f"`{key}` must be a list of {what} names; got {value!r}.")
+    return tuple(str(name) for name in value)
 
 
 def _reference(value, key: str) -> dict:
@@ -501,7 +508,7 @@ def build(document: Mapping) -> Experiment:
     data = DataSpec(**checks.check_keys(document.get("data"), _keys(DataSpec), "data"))
     variants = _variants(document)
     evaluations = _evaluations(document.get("evaluations"))
-    _check_variant_names(evaluations, document.get("variants") or {"main": {}}, variants)
+    _check_variant_names(evaluations, document.get("variants") or {"main": {}})
     if evaluations:
         checks.check_selection(data.select_on, data.val)
         if data.test == 0 and data.test_source is None:
@@ -552,13 +559,12 @@ def _variants(document: Mapping) -> tuple[Variant, ...]:
     return tuple(variants)
 
 
-def _check_variant_names(evaluations, declared: Mapping, variants) -> None:
+def _check_variant_names(evaluations, declared: Mapping) -> None:
     """Evaluations name variants of the file; a profile may have removed some."""
     for evaluation in evaluations:
-        reference = evaluation.reference
         named = {"variants": evaluation.variants or ()}
-        if reference and all(isinstance(v, dict) for v in reference.values()):
-            named["reference"] = tuple(reference)
+        if evaluation.references_variants:
+            named["reference"] = tuple(evaluation.reference)
         for key, names in named.items():
             unknown = [name for name in names if name not in declared]
             if unknown:
