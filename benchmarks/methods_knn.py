@@ -3,11 +3,11 @@
 CIFAR-10 from the shared zip (JPEG copy) is split once, class-balanced and seeded,
 40,000 / 10,000. Each method pretrains a fresh encoder on the 40,000 training images
 (labels unused) for `--budget` seconds of `fit` (the first step's tracing included),
-with the method's own default augmentation and arguments (DINO's head smaller, see
-METHOD_ARGS); then the frozen encoder
-embeds both parts and a weighted kNN (k = 200, T = 0.1, cosine: InstDisc's and
-lightly's convention, `keras_ssl.evaluate.knn_accuracy`) classifies the 10,000
-held-out images with the 40,000 labelled ones as memory bank. The same encoder with
+with the method's own default augmentation and arguments (DINO's head smaller and with
+BatchNorm, see METHOD_ARGS); then the frozen encoder embeds both parts and a weighted
+kNN (k = 200, T = 0.1, cosine: InstDisc's and lightly's convention,
+`keras_ssl.evaluate.knn_accuracy`) classifies the 10,000 held-out images with the
+40,000 labelled ones as memory bank. The same encoder with
 random weights is the floor every method must beat; its BatchNorm moving statistics are
 first adapted to the training images (a few batches in training mode, no weight
 update), as pretraining adapts them, so that the floor is not an artefact of
@@ -45,8 +45,9 @@ CACHE = Path("/tmp/keras_ssl_benchmarks/cifar10_train_uint8.npz")  # outside the
 
 
 # DINO's paper head has 65,536 outputs: on this CPU that is 9 steps in 240 s. lightly's
-# CIFAR-10 benchmark uses 2048 (`DINOProjectionHead(512, 2048, 256, 2048)`); so do we.
-METHOD_ARGS = {"dino": {"output_dim": 2048}}
+# CIFAR-10 benchmark uses 2048 and BatchNorm in the head with its ResNet
+# (`DINOProjectionHead(512, 2048, 256, 2048, batch_norm=True)`); so do we.
+METHOD_ARGS = {"dino": {"output_dim": 2048, "head_batch_norm": True}}
 
 
 class TimeBudget(keras.callbacks.Callback):

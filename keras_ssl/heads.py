@@ -372,9 +372,9 @@ class DINOHead(keras.layers.Layer):
     `W[:, k] = g_k · v[:, k] / ‖v[:, k]‖`, one unit-norm direction per output unit, so
     the logits are `g_k` times the cosine between the bottleneck and `v[:, k]`. With
     `norm_last_layer=True` (DINO's default) the gain g is fixed to 1, which the paper
-    found to stabilise training. DINO also freezes the last layer during the first
-    epoch; that is a training-loop choice (set `head.direction.trainable`), not part
-    of the head.
+    found to stabilise training. DINO also keeps the last layer fixed during the first
+    epoch: `call(..., freeze_last_layer=True)` stops the gradient at its weights (a
+    boolean tensor works in a traced step; `keras_ssl.DINO` passes one).
 
     Args:
         output_dim: K, the number of prototypes (65536 in the paper).
@@ -451,11 +451,13 @@ class DINOHead(keras.layers.Layer):
         """The L2-normalised MLP output, `(batch, bottleneck_dim)`."""
         return ops.normalize(self.mlp(inputs, training=training), axis=-1, epsilon=1e-12)
 
-    def call(self, inputs, training=None):
+    def call(self, inputs, training=None, freeze_last_layer=False):
         # Weight norm: each output unit's direction v[:, k] is scaled to unit length.
         kernel = ops.normalize(self.direction, axis=0, epsilon=1e-12)
         if self.gain is not None:
             kernel = kernel * self.gain
+        if freeze_last_layer is not False:
+            kernel = ops.where(freeze_last_layer, ops.stop_gradient(kernel), kernel)
         return ops.matmul(self.bottleneck(inputs, training=training), kernel)
 
     def compute_output_shape(self, input_shape):

@@ -30,6 +30,13 @@ class DINO(MomentumPretextModel):
     (eq. 4). Views of one size are encoded in one pass. Metrics: `loss` and
     `representation_std` (of the teacher's logits: collapse makes them constant).
 
+    The original recipe also keeps the head's last layer fixed for the first epoch
+    (done here: `freeze_last_layer_steps`) and trains with a learning-rate warm-up and
+    per-weight gradient clipping at norm 3: those belong to the optimizer, e.g.
+    `keras.optimizers.AdamW(keras.optimizers.schedules.CosineDecay(0, steps,
+    warmup_target=5e-4, warmup_steps=warmup), weight_decay=0.04, clipnorm=3.0)`
+    (Keras' `clipnorm` clips each weight's gradient on its own, as DINO does).
+
     Args:
         encoder: a `keras.Model` mapping images in [0, 255] to `(batch, features)`. An
             encoder with a fixed input size gets every crop resized to it; one that
@@ -50,6 +57,15 @@ class DINO(MomentumPretextModel):
             std 0.02, the paper's) or a Keras initializer name; with narrow encoder
             features (a few hundred dimensions or fewer) "glorot_uniform" keeps the
             head's outputs from starting out nearly identical for every image.
+        head_batch_norm: BatchNorm in the head's hidden layers. False is the paper's ViT
+            setting; lightly's CIFAR-10 benchmark uses True with ResNets, and with a
+            convolutional encoder (non-negative, strongly correlated pooled features)
+            it keeps the teacher's outputs from being nearly the same for every image,
+            which centring turns into a uniform target.
+        freeze_last_layer_steps: training steps during which no gradient reaches the
+            head's last layer (Adam then leaves it unchanged; a decoupled weight decay
+            still shrinks it). None: the first epoch of the `fit` call that starts
+            training (0 when `fit` cannot tell the epoch's length).
         momentum_start, momentum_end, total_steps: the teacher's momentum schedule
             (`MomentumPretextModel`).
         **kwargs: passed to `keras.Model`.
@@ -79,6 +95,8 @@ class DINO(MomentumPretextModel):
         teacher_temperature_warmup: float = 0.3,
         center_momentum: float = 0.9,
         head_initializer: str = "dino",
+        head_batch_norm: bool = False,
+        freeze_last_layer_steps: int | None = None,
         momentum_start: float = 0.996,
         momentum_end: float = 1.0,
         total_steps: int | None = None,
@@ -92,9 +110,14 @@ class DINO(MomentumPretextModel):
         self.warmup_teacher_temperature = warmup_teacher_temperature
         self.teacher_temperature_warmup = teacher_temperature_warmup
         self.center_momentum = center_momentum
-        self.head_initializer = head_initializer
+        self.head_initializer, self.head_batch_norm = head_initializer, bool(head_batch_norm)
+        self.freeze_last_layer_steps = _check_steps(freeze_last_layer_steps)
         self.head = DINOHead(
-            output_dim, hidden_dim, bottleneck_dim, kernel_initializer=head_initializer
+            output_dim,
+            hidden_dim,
+            bottleneck_dim,
+            batch_norm=head_batch_norm,
+            kernel_initializer=head_initializer,
         )
         self.teacher_encoder = self.add_target(self.encoder)
         self.teacher_head = self.add_target(self.head)
@@ -104,6 +127,13 @@ class DINO(MomentumPretextModel):
         self.augment = resolve_augment(augment, image_size=size)
         self.center = self.add_weight(
             shape=(output_dim,), initializer="zeros", trainable=False, name="center"
+        )
+        self.last_layer_frozen_steps = self.add_weight(
+            shape=(),
+            dtype="int32",
+            initializer=keras.initializers.Constant(freeze_last_layer_steps or 0),
+            trainable=False,
+            name="last_layer_frozen_steps",
         )
 
     def current_teacher_temperature(self):
@@ -115,11 +145,20 @@ class DINO(MomentumPretextModel):
         start, end = self.warmup_teacher_temperature, self.teacher_temperature
         return start + (end - start) * progress
 
+    def last_layer_frozen(self):
+        """Whether this step keeps the head's last layer fixed (a boolean scalar tensor).
+
+        `update_targets` has already counted the step, so step k of training reads k + 1.
+        """
+        return self.momentum_step <= self.last_layer_frozen_steps
+
     def _student(self, views, training):
         """The student's logits of every view, one encoder pass per group of equal size."""
         outputs = [None] * len(views)
+        frozen = self.last_layer_frozen() if training else False
         for indices, batch in group_by_size(views):
-            logits = self.head(self._encode(batch, training=training), training=training)
+            features = self._encode(batch, training=training)
+            logits = self.head(features, training=training, freeze_last_layer=frozen)
             for index, part in zip(indices, ops.split(logits, len(indices), axis=0)):
                 outputs[index] = part
         return outputs
@@ -130,8 +169,11 @@ class DINO(MomentumPretextModel):
             self.update_targets()
         images = self._prepare_images(images)
         views = [self._fit_view(v) for v in augmented_views(self.augment, images, 2)]
+        # The teacher runs in the student's mode, as in DINO (BatchNorm on batch statistics).
         teacher = [
-            self.target_forward(self.teacher_head, self.teacher_encoder(v, training=training))
+            self.target_forward(
+                self.teacher_head, self.teacher_encoder(v, training=training), training=training
+            )
             for v in views[:2]
         ]
         return {"student": ops.stack(self._student(views, training)), "teacher": ops.stack(teacher)}
@@ -166,4 +208,33 @@ class DINO(MomentumPretextModel):
             "teacher_temperature_warmup": self.teacher_temperature_warmup,
             "center_momentum": self.center_momentum,
             "head_initializer": self.head_initializer,
+            "head_batch_norm": self.head_batch_norm,
+            "freeze_last_layer_steps": self.freeze_last_layer_steps,
         }
+
+    def fit(self, *args, callbacks=None, **kwargs):
+        """`MomentumPretextModel.fit`; freezes the last layer for the first epoch by default."""
+        callbacks = list(callbacks or [])
+        if self.freeze_last_layer_steps is None:
+            callbacks.append(_FreezeLastLayerForFirstEpoch())
+        return super().fit(*args, callbacks=callbacks, **kwargs)
+
+
+def _check_steps(steps):
+    if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 0):
+        raise ValueError(
+            f"`freeze_last_layer_steps` must be a non-negative integer or None; got {steps!r}."
+        )
+    return steps
+
+
+class _FreezeLastLayerForFirstEpoch(keras.callbacks.Callback):
+    """Sets `model.last_layer_frozen_steps` to the steps of one epoch when `fit` starts.
+
+    Only on a fresh model (step counter 0): a resumed run keeps the value it saved.
+    Data of unknown length freezes nothing (pass `freeze_last_layer_steps=`).
+    """
+
+    def on_train_begin(self, logs=None):
+        if int(keras.ops.convert_to_numpy(self.model.momentum_step)) == 0:
+            self.model.last_layer_frozen_steps.assign(int(self.params.get("steps") or 0))
