@@ -36,6 +36,7 @@ test: install
 lint: install
 	$(VENV)/bin/ruff check keras_ssl tests benchmarks examples
 	$(VENV)/bin/ruff format --check keras_ssl tests benchmarks examples
+	$(PY) tests/check_notebooks.py notebooks/*.ipynb
 
 reproduce-umea: install
 	$(VENV)/bin/keras-ssl reproduce umea --profile $(PROFILE) --data $(DATA) --output $(RUN_DIR)
