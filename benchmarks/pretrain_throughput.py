@@ -27,7 +27,15 @@ views) is the share of a step spent outside the encoder (augmentation, projectio
 loss); the views cost `bare_2n / 2` jointly, `bare / 2` separately.
 `compile_seconds` is the first `fit` call of a configuration (tracing included).
 
+Scale-out: `--distribution mirrored` builds and trains everything under
+`keras_ssl.experiments.distribution.training_scope` (tf.distribute's MirroredStrategy,
+or JAX's DataParallel), the batch being global; `--logical-devices 2` first splits the
+CPU into two logical devices (TensorFlow), so that a 2-replica step can be measured on
+a machine without accelerators (JAX: `XLA_FLAGS=--xla_force_host_platform_device_count=2`);
+`--precision mixed_float16` / `mixed_bfloat16` sets the dtype policy.
+
 Usage: KERAS_BACKEND=jax .venv/bin/python benchmarks/pretrain_throughput.py [--rounds 3]
+       .venv/bin/python benchmarks/pretrain_throughput.py --logical-devices 2 --distribution mirrored
 """
 
 import argparse
@@ -47,6 +55,7 @@ import tensorflow as tf  # noqa: E402
 import keras_ssl  # noqa: E402
 from keras_ssl import augment, data, encoders, heads  # noqa: E402
 from keras_ssl.callbacks import StopOnNaN  # noqa: E402
+from keras_ssl.experiments.distribution import replica_count, training_scope  # noqa: E402
 
 TARGET_RATIO = 0.45
 DEFAULT_VIEW_BATCHING = inspect.signature(keras_ssl.SimCLR).parameters["view_batching"].default
@@ -109,7 +118,26 @@ def main():
     parser.add_argument("--steps", type=int, default=4, help="steps per timed fit call")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved timed rounds")
     parser.add_argument("--view-batching", nargs="+", default=["joint", "separate"])
+    parser.add_argument("--distribution", default="none", help="none or mirrored")
+    parser.add_argument("--precision", default="float32")
+    parser.add_argument("--logical-devices", type=int, default=1, help="split the CPU (TF)")
     args = parser.parse_args()
+    if args.logical_devices > 1 and keras.backend.backend() == "tensorflow":
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        logical = [tf.config.LogicalDeviceConfiguration()] * args.logical_devices
+        tf.config.set_logical_device_configuration(cpu, logical)
+    with training_scope(args.distribution, args.precision):
+        result = measure(args)
+    result.update(
+        distribution=args.distribution,
+        replicas=replica_count(args.distribution),
+        precision=args.precision,
+    )
+    print(json.dumps(result))
+
+
+def measure(args) -> dict:
+    """Compiles every configuration, times them in rounds; the result as a dict."""
 
     size, steps = args.batch_size, args.steps
     shape = (args.image_size, args.image_size, 3)
@@ -175,7 +203,7 @@ def main():
         cpus=os.cpu_count(),
         machine=platform.machine(),
     )
-    print(json.dumps(result))
+    return result
 
 
 if __name__ == "__main__":

@@ -31,7 +31,9 @@ _DATA_HELP = (
 )
 # Config keys and the options of each command that set them: errors name both.
 _COMMON = {"data.source": "--data", "data.split": "--split", "data.max_images": "--max-images",
-           "stop_after": "--stop-after", "force": "--force"}  # fmt: skip
+           "stop_after": "--stop-after", "force": "--force",
+           "distribution.strategy": "--distribution",
+           "distribution.precision": "--precision"}  # fmt: skip
 _OPTIONS = {
     "reproduce": _COMMON,
     "pretrain": {
@@ -119,6 +121,8 @@ _RUN = [
     ("--force", {"action": "store_true", "help": "delete a run of other settings in the output folder and start over"}),
     ("--dry-run", {"action": "store_true", "help": "print the plan and every resolved setting, check the inputs, train nothing"}),
     ("--verbose", {"type": _int, "choices": (0, 1, 2), "help": "Keras progress: 0 silent, 1 progress bars, 2 one line per epoch (default: 1 on a terminal, else 2)"}),
+    ("--distribution", {"metavar": "STRATEGY", "help": "none, mirrored (all local devices: tf.distribute or JAX DataParallel), multi_worker or tpu; batch sizes are global (default: the experiment's, none)"}),
+    ("--precision", {"metavar": "POLICY", "help": "float32, mixed_float16 or mixed_bfloat16 (default: the experiment's, float32)"}),
 ]
 _SEED = [("--seed", {"type": _int, "default": 0, "help": "seed of splits, weights and data order (default: 0)"})]
 _REPRODUCE = [
@@ -294,17 +298,19 @@ def _experiment(args):
             raise experiments.ConfigError(
                 "Give an experiment (a name or a .yaml file); --list shows the shipped ones."
             )
-        assignments = list(args.assignments)
-        for key, value in (
-            ("data.source", args.data),
-            ("data.split", args.split),
-            ("data.max_images", args.max_images),
-        ):
-            if value is not None:
-                assignments.append(f"{key}={json.dumps(value)}")
+        assignments = list(args.assignments) + _assignments(
+            args, {"data.source": "data", "data.split": "split", "data.max_images": "max_images"}
+        )
         return experiments.load(args.experiment, args.profile, assignments)
     document = _pretrain_document(args) if args.command == "pretrain" else _finetune_document(args)
-    return experiments.resolve(document, None, args.assignments)
+    return experiments.resolve(document, None, list(args.assignments) + _assignments(args, {}))
+
+
+def _assignments(args, keys: dict) -> list[str]:
+    """`key=value` assignments of the options given: `keys` and the distribution ones."""
+    keys = {**keys, "distribution.strategy": "distribution", "distribution.precision": "precision"}
+    values = {key: getattr(args, option, None) for key, option in keys.items()}
+    return [f"{key}={json.dumps(value)}" for key, value in values.items() if value is not None]
 
 
 def _output(args, experiment) -> str:

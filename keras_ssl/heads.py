@@ -79,7 +79,8 @@ def classification_head(
     hidden_dims: Sequence[int] = (),
     name: str = "classification_head",
 ) -> keras.Sequential:
-    """Dropout → Dense(num_classes) classifier for fine-tuning (Umeå §2.3).
+    """Dropout → Dense(num_classes) classifier for fine-tuning (Umeå §2.3); its output
+    layer computes in float32 under mixed precision.
 
     Args:
         num_classes: number of output units (classes, or attributes for multi-label).
@@ -109,7 +110,11 @@ def classification_head(
     ]
     if dropout > 0:
         blocks.append(layers.Dropout(dropout, name=f"{name}_dropout"))
-    blocks.append(layers.Dense(num_classes, activation=activation, name=f"{name}_output"))
+    # float32 outputs under a mixed precision policy, as Keras' guide advises: the
+    # probabilities, the loss and the metrics (top-k) stay accurate and finite.
+    blocks.append(
+        layers.Dense(num_classes, activation=activation, dtype="float32", name=f"{name}_output")
+    )
     return keras.Sequential(blocks, name=name)
 
 

@@ -38,7 +38,7 @@ def l2_normalize(x, axis: int = -1, epsilon: float = 1e-12):
     return x * ops.rsqrt(ops.maximum(ops.sum(ops.square(x), axis=axis, keepdims=True), epsilon))
 
 
-def contrastive_logits(z_a, z_b, temperature: float = 0.1):
+def contrastive_logits(z_a, z_b, temperature: float = 0.1, all_a=None, all_b=None, offset=0):
     """Cosine-similarity logits of the 2N views against each other, self-pairs masked.
 
     Row `i` holds the similarities of view `i` (views of the first batch are rows
@@ -46,15 +46,25 @@ def contrastive_logits(z_a, z_b, temperature: float = 0.1):
     temperature, with the similarity of a view to itself masked out. The label of row
     `i` is the index of its partner view.
 
+    When the batch is split across replicas, `all_a` / `all_b` hold the global batch's
+    embeddings (every replica's, gathered) and the columns are its 2M views (first
+    views `0..M-1`, second views `M..2M-1`): this replica's views are contrasted with
+    every replica's, as on one device with the whole batch (SimCLR's global
+    negatives).
+
     Args:
         z_a: embeddings of the first views, shape `(N, D)`.
         z_b: embeddings of the second views, shape `(N, D)`; `z_b[k]` is the partner
             of `z_a[k]`.
         temperature: the softmax temperature tau, > 0.
+        all_a: the global batch's first-view embeddings, `(M, D)`, this replica's
+            rows starting at `offset`; None: `z_a` (one replica).
+        all_b: the same for the second views.
+        offset: the row of `all_a` / `all_b` where this replica's `z_a` / `z_b` start.
 
     Returns:
-        `(logits, labels)`: float32 logits of shape `(2N, 2N)` and int32 labels of
-        shape `(2N,)`.
+        `(logits, labels)`: float32 logits of shape `(2N, 2M)` (M = N on one replica)
+        and int32 labels of shape `(2N,)`.
     """
     temperature = _check_temperature(temperature)
     if len(z_a.shape) != 2 or len(z_b.shape) != 2:
@@ -67,21 +77,23 @@ def contrastive_logits(z_a, z_b, temperature: float = 0.1):
             "The two views must have embeddings of the same shape; "
             f"got {tuple(z_a.shape)} and {tuple(z_b.shape)}."
         )
-    if z_a.shape[0] is not None and z_a.shape[0] < 2:
+    if z_a.shape[0] is not None and z_a.shape[0] < 2 and all_a is None:
         raise ValueError(
             "A contrastive batch needs at least 2 images (each view is contrasted with "
             f"the 2N - 2 views of the other images); got a batch of {z_a.shape[0]}. "
             "Use a larger batch size, and `drop_remainder=True` in tf.data."
         )
-    z = ops.concatenate([z_a, z_b], axis=0)
-    z = l2_normalize(ops.cast(z, "float32"))
-    logits = ops.matmul(z, ops.transpose(z)) / temperature
-    num_views = ops.shape(z)[0]
-    batch_size = num_views // 2
-    logits = logits - _MASK_PENALTY * ops.eye(num_views, dtype="float32")
-    labels = ops.concatenate(
-        [ops.arange(batch_size, num_views, dtype="int32"), ops.arange(0, batch_size, dtype="int32")]
-    )
+    z = l2_normalize(ops.cast(ops.concatenate([z_a, z_b], axis=0), "float32"))
+    if all_a is None:
+        candidates, total = z, ops.shape(z_a)[0]
+    else:
+        candidates = l2_normalize(ops.cast(ops.concatenate([all_a, all_b], axis=0), "float32"))
+        total = ops.shape(all_a)[0]
+    logits = ops.matmul(z, ops.transpose(candidates)) / temperature
+    rows = ops.arange(ops.shape(z_a)[0], dtype="int32") + ops.cast(offset, "int32")
+    itself = ops.concatenate([rows, rows + total])
+    logits = logits - _MASK_PENALTY * ops.one_hot(itself, 2 * total, dtype="float32")
+    labels = ops.concatenate([rows + total, rows])
     return logits, labels
 
 

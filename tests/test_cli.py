@@ -137,7 +137,8 @@ def test_unknown_experiment_profile_method_and_recipe(tmp_path, capsys):
     message = _error(capsys, "reproduce", "byol-cifar", "--dry-run")
     assert message == (
         "keras-ssl reproduce: error: Unknown experiment 'byol-cifar'; expected one of: "
-        "dino-cifar10, rotation-tiny-imagenet, simclr-pets, simsiam-ablation, simsiam-stl10, umea, or "
+        "dino-cifar10, rotation-tiny-imagenet, simclr-pets, simsiam-ablation, simsiam-celeba, "
+        "simsiam-stl10, umea, or "
         "the path of an experiment .yaml file."
     )
     message = _error(
@@ -414,7 +415,7 @@ IMPOSSIBLE_CONFIGS = [
     (["evaluations.finetune.recipe_args.freeze_first=500"], "evaluations.finetune.recipe_args", "500"),
     (["evaluations.finetune.recipe_args.freeze_first=block_99"], "evaluations.finetune.recipe_args", "block_99"),
     (["evaluations.finetune.recipe_args.monitor=val_auc"], "evaluations.finetune.recipe_args", "'val_auc' is not logged"),
-    (["evaluations.finetune.recipe_args.multi_label=true"], "evaluations.finetune.recipe", "multi-label"),
+    (["evaluations.finetune.recipe_args.multi_label=true"], "evaluations.finetune.recipe_args", "one class per image; set multi_label: false"),
     (["evaluations.finetune.recipe=linear_probe", "evaluations.finetune.recipe_args.augment=true"],
      "evaluations.finetune.recipe_args", "cache_features"),
     (["evaluations.finetune.kind=knn", "evaluations.finetune.k=0"], "evaluations.finetune.k", ">= 1"),

@@ -23,6 +23,7 @@ __getattr__, __dir__, __all__ = attach(
             "CIFAR10_CLASS_NAMES",
             "available_datasets",
             "gaussian_noise",
+            "is_multi_label_dataset",
             "load",
             "load_dataset",
             "register_dataset",

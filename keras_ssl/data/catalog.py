@@ -40,18 +40,21 @@ CIFAR10_CLASS_NAMES = [
 class _Entry:
     loader: Callable[..., ImageSet]
     splits: tuple[str, ...]
+    multi_label: bool = False
 
 
 _CATALOG: dict[str, _Entry] = {}
 
 
-def register_dataset(name: str, splits: Sequence[str]):
+def register_dataset(name: str, splits: Sequence[str], multi_label: bool = False):
     """Adds a loader `loader(split, data_dir=None, **kwargs) -> ImageSet` to the catalogue.
 
     Args:
         name: the name `load_dataset` and `load` accept.
         splits: the split names the loader accepts (TFDS slices like
             `"train[:10%]"` are checked by their base name).
+        multi_label: whether its labels are multi-hot rows (several attributes per
+            image), which experiments check against their recipes before loading.
 
     Returns:
         A decorator that registers the function and returns it unchanged.
@@ -64,7 +67,7 @@ def register_dataset(name: str, splits: Sequence[str]):
     """
 
     def register(loader):
-        _CATALOG[name] = _Entry(loader, tuple(splits))
+        _CATALOG[name] = _Entry(loader, tuple(splits), multi_label)
         return loader
 
     return register
@@ -73,6 +76,11 @@ def register_dataset(name: str, splits: Sequence[str]):
 def available_datasets() -> list[str]:
     """The names `load_dataset` accepts, sorted."""
     return sorted(_CATALOG)
+
+
+def is_multi_label_dataset(name: str) -> bool:
+    """Whether the catalogue data set `name` has multi-hot labels (False for any other name)."""
+    return name in _CATALOG and _CATALOG[name].multi_label
 
 
 def load_dataset(
@@ -268,7 +276,7 @@ def _celeb_a_attributes(info) -> list[str]:
     return list(info.features["attributes"].keys())
 
 
-@register_dataset("celeb_a", ["train", "validation", "test"])
+@register_dataset("celeb_a", ["train", "validation", "test"], multi_label=True)
 def _celeb_a(split, data_dir=None, image_size=None, download=True):
     def attributes(example):
         values = example["attributes"]

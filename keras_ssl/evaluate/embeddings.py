@@ -81,8 +81,12 @@ def predict_batches(
         _num_batches(data, batch_size), verbose=verbose, unit_name="batch"
     )
     outputs, labels = [], []
+    # A model trained under tf.distribute: `predict_on_batch` would give every replica
+    # the whole batch and return each one's outputs; the model itself runs it once.
+    strategy = getattr(model, "_distribute_strategy", None)
+    per_replica = strategy is not None and strategy.num_replicas_in_sync > 1
     for step, (x, y) in enumerate(_iterate_batches(data, batch_size)):
-        if hasattr(model, "predict_on_batch"):
+        if hasattr(model, "predict_on_batch") and not per_replica:
             out = model.predict_on_batch(x)
         else:
             out = model(x, training=False)

@@ -295,6 +295,27 @@ def _check_method_args(variant, encoder) -> None:
         ) from None
 
 
+def check_label_kind(evaluation, multi_label: bool) -> None:
+    """Multi-hot labels need a multi-label recipe; class ids a single-label one or kNN.
+
+    Raises:
+        ConfigError: naming the evaluation and the setting to change.
+    """
+    recipe, key = evaluation.resolved_recipe(), f"evaluations.{evaluation.name}"
+    if recipe is None and multi_label:
+        raise ConfigError(
+            f"`{key}` (kind {evaluation.kind!r}) needs one class per image, but the data "
+            "have several attributes per image (multi-hot labels); use kind finetune, "
+            "linear_probe or baseline with `multi_label: true` in `recipe_args`."
+        )
+    if recipe is not None and recipe.multi_label != multi_label:
+        labels = "several attributes per image" if multi_label else "one class per image"
+        raise ConfigError(
+            f"`{key}.recipe_args`: the data have {labels}; set multi_label: "
+            f"{str(multi_label).lower()}."
+        )
+
+
 def check_monitor(evaluation, num_classes: int) -> None:
     """The metric the evaluation's recipe watches must be one that training logs."""
     from keras_ssl.finetune._core import check_monitor as check_logged

@@ -68,11 +68,22 @@ def load_images(
     return imageset
 
 
+def strata(labels) -> np.ndarray:
+    """What splits and label fractions balance over: the class ids, or one stratum.
+
+    Multi-hot rows (several attributes per image) have no single class to balance,
+    so their splits and fractions are plain seeded random draws (one stratum).
+    """
+    labels = np.asarray(labels)
+    return labels if labels.ndim == 1 else np.zeros(len(labels), dtype=np.int64)
+
+
 def experiment_split(labels: np.ndarray, config: DataSpec, seed: int) -> dict[str, np.ndarray]:
     """Indices (into `labels`) of the images used, split into train / val / test.
 
     First a seeded, class-balanced subset of `config.max_images` (if set), then
-    `keras_ssl.data.train_val_test_split` of it with `config.test` and `config.val`.
+    `keras_ssl.data.train_val_test_split` of it with `config.test` and `config.val`;
+    random rather than class-balanced for multi-hot labels (`strata`).
 
     Returns:
         `{"train", "val", "test"}` sorted int64 indices into `labels`.
@@ -82,7 +93,7 @@ def experiment_split(labels: np.ndarray, config: DataSpec, seed: int) -> dict[st
     """
     from keras_ssl.data import label_fraction, train_val_test_split
 
-    labels = np.asarray(labels)
+    labels = strata(labels)
     used = np.arange(len(labels))
     if config.max_images is not None and config.max_images < len(labels):
         used = label_fraction(labels, config.max_images / len(labels), seed=seed)
@@ -93,6 +104,40 @@ def experiment_split(labels: np.ndarray, config: DataSpec, seed: int) -> dict[st
             f"`data.test` / `data.val` do not fit the {len(used)} images used: {error}"
         ) from None
     return {name: used[indices] for name, indices in split.items()}
+
+
+def attributes_from_classes(imageset, attributes: dict):
+    """The images with multi-hot labels: an attribute is present where the class is listed.
+
+    Args:
+        imageset: a labelled `ImageSet` with one class per image.
+        attributes: `{attribute: [class names]}` (`DataSpec.attributes`).
+
+    Returns:
+        An `ImageSet` of the same images, `labels` `[N, len(attributes)]` in {0, 1},
+        `class_names` the attribute names.
+
+    Raises:
+        ConfigError: for a class the data lack.
+
+    Example:
+
+    >>> animals = attributes_from_classes(cifar, {"animal": ["cat", "dog"], "pet": ["cat"]})
+    >>> animals.labels[:2]  # a cat, then a truck
+    array([[1, 1], [0, 0]])
+    """
+    names = list(imageset.class_names or [])
+    columns = []
+    for attribute, classes in attributes.items():
+        missing = [c for c in classes if c not in names]
+        if missing:
+            raise ConfigError(
+                f"`data.attributes.{attribute}` names classes {missing} that the data lack; "
+                f"its classes are: {', '.join(names)}."
+            )
+        columns.append(np.isin(imageset.labels, [names.index(c) for c in classes]))
+    labels = np.stack(columns, axis=1).astype(np.int64)
+    return dataclasses.replace(imageset, labels=labels, class_names=list(attributes))
 
 
 def subsample(imageset, max_images: int | None, seed: int):
@@ -145,10 +190,12 @@ class ExperimentData:
             subsets["test"] = test_set
         arrays = {name: (s.numpy_images(), s.labels) for name, s in subsets.items()}
         self.train, self.val, self.test = (arrays.get(name) for name in ("train", "val", "test"))
+        self.multi_label = imageset.is_multi_label
         self.facts = {
             "images": len(imageset),
             **{name: len(subsets[name]) if name in subsets else 0 for name in split},
             "num_classes": len(self.class_names),
+            "multi_label": self.multi_label,
             "image_shape": list(self.train[0].shape[1:]),
         }
         self._pretraining_sets = {}
@@ -184,7 +231,8 @@ class ExperimentData:
         facts = self.facts
         return (
             f"{facts['train']} training, {facts['val']} validation and {facts['test']} held-out "
-            f"test images of {facts['num_classes']} classes, {tuple(facts['image_shape'])}"
+            f"test images of {facts['num_classes']} "
+            f"{'attributes' if self.multi_label else 'classes'}, {tuple(facts['image_shape'])}"
         )
 
     def write(self, path: Path) -> bool:
@@ -214,6 +262,8 @@ class ExperimentData:
         if data is None or len(classes) == len(self.class_names):
             return data
         images, labels = data
+        if labels.ndim == 2:  # multi-hot: every image, the chosen attributes' columns
+            return images, labels[:, classes]
         keep = np.isin(labels, classes)
         relabel = np.full(len(self.class_names), -1, dtype=np.int64)
         relabel[classes] = np.arange(len(classes))
@@ -232,7 +282,8 @@ class ExperimentData:
         names = [self.class_names[c] for c in classes]
         train = self._restrict(self.train, classes)
         try:
-            indices = label_fraction(train[1], fraction, seed=seed, class_names=names)
+            indices = label_fraction(strata(train[1]), fraction, seed=seed,
+                                     class_names=None if self.multi_label else names)  # fmt: skip
         except ValueError as error:
             raise ConfigError(
                 f"`evaluations.{evaluation.name}.fractions` {fraction:g} of the "
@@ -261,6 +312,7 @@ class ExperimentData:
                     f"images ({more})."
                 )
         for evaluation in self.experiment.evaluations:
+            checks.check_label_kind(evaluation, self.multi_label)
             for fraction in evaluation.fractions:
                 data = self.for_evaluation(evaluation, fraction, self.experiment.seed)
                 checks.check_monitor(evaluation, len(data.class_names))
@@ -298,8 +350,12 @@ def prepare(experiment: Experiment, split_file: Path | None = None) -> Experimen
         imageset = subsample(imageset, data.max_images, experiment.seed)
         empty = np.zeros(0, dtype=np.int64)
         split = {"train": np.arange(len(imageset)), "val": empty, "test": empty}
-    else:
+    else:  # class-balanced over the class folders, also when they become attributes
         split = experiment_split(imageset.labels, data, experiment.seed)
+    if labeled and data.attributes is not None:
+        imageset = attributes_from_classes(imageset, data.attributes)
+        if test_set is not None:
+            test_set = attributes_from_classes(test_set, data.attributes)
     prepared = ExperimentData(imageset, split, experiment, test_set)
     prepared.load_pretraining_sources()
     prepared.check()

@@ -84,44 +84,57 @@ def build_views(variant: Variant, seed: int):
 
 
 def build_optimizer(spec: PretrainSpec, steps_per_epoch: int | None = None):
-    """The pretraining optimizer: learning rate (schedule), weight decay, accumulation.
+    """The pretraining optimizer: learning rate (warm-up, schedule), weight decay,
+    gradient clipping, accumulation.
 
     Args:
         spec: the pretraining settings.
-        steps_per_epoch: batches per epoch, which the cosine schedule needs to decay
-            to 0 over `spec.epochs` (the optimizer counts batches, accumulated or not).
+        steps_per_epoch: batches per epoch, which a warm-up or the cosine schedule
+            needs (the optimizer counts batches, accumulated or not).
 
     Example:
 
-    >>> spec = PretrainSpec(schedule="cosine", epochs=10, weight_decay=1e-5)
-    >>> optimizer = build_optimizer(spec, steps_per_epoch=100)  # decays over 1,000 batches
+    >>> spec = PretrainSpec(schedule="cosine", epochs=10, warmup_epochs=1, weight_decay=1e-5)
+    >>> optimizer = build_optimizer(spec, steps_per_epoch=100)  # up over 100, down over 900
     """
     learning_rate = spec.learning_rate
-    if spec.schedule == "cosine":
+    if spec.schedule == "cosine" or spec.warmup_epochs:
         if steps_per_epoch is None:
-            raise ValueError("The cosine schedule needs `steps_per_epoch`.")
+            raise ValueError("A warm-up or the cosine schedule needs `steps_per_epoch`.")
+        warmup = spec.warmup_epochs * steps_per_epoch
+        # Keras' CosineDecay rises linearly from 0 to `warmup_target` first; alpha=1
+        # keeps the rate constant after the warm-up.
         learning_rate = keras.optimizers.schedules.CosineDecay(
-            spec.learning_rate, decay_steps=max(1, spec.epochs * steps_per_epoch)
+            0.0 if warmup else spec.learning_rate,
+            decay_steps=max(1, spec.epochs * steps_per_epoch - warmup),
+            alpha=0.0 if spec.schedule == "cosine" else 1.0,
+            warmup_target=spec.learning_rate if warmup else None,
+            warmup_steps=warmup,
         )
     config = {"learning_rate": learning_rate}
-    if spec.weight_decay is not None:
-        config["weight_decay"] = spec.weight_decay
-    if spec.gradient_accumulation_steps is not None:
-        config["gradient_accumulation_steps"] = spec.gradient_accumulation_steps
+    optional = {
+        "weight_decay": spec.weight_decay,
+        "clipnorm": spec.clipnorm,
+        "gradient_accumulation_steps": spec.gradient_accumulation_steps,
+    }
+    config.update({key: value for key, value in optional.items() if value is not None})
     return keras.optimizers.get({"class_name": spec.optimizer, "config": config})
 
 
 def build_pretext_model(
-    variant: Variant, seed: int, steps_per_epoch: int | None = None
+    variant: Variant, seed: int, steps_per_epoch: int | None = None, sync_batch_norm: bool = False
 ) -> keras.Model:
     """The compiled pretext model of a variant around its freshly built encoder."""
     from keras_ssl import pretext
+    from keras_ssl.pretext.replicas import synchronize_batch_norm
 
     spec = variant.pretrain
     encoder = build_encoder(variant.encoder, variant.encoder.weights)
     model = pretext.get(
         spec.method, encoder, augment=build_views(variant, seed), **spec.method_args
     )
+    if sync_batch_norm:
+        synchronize_batch_norm(model)
     model.compile(optimizer=build_optimizer(spec, steps_per_epoch))
     return model
 
@@ -152,6 +165,7 @@ def pretrain_encoder(
     verbose: int | str = 2,
     callbacks: Sequence[keras.callbacks.Callback] = (),
     log=print,
+    sync_batch_norm: bool = False,
 ) -> keras.Model:
     """Pretrains a variant's encoder on `images` in `folder`, resuming after its last epoch.
 
@@ -165,6 +179,7 @@ def pretrain_encoder(
         verbose: Keras' `fit` verbosity (1 progress bar, 2 one line per epoch).
         callbacks: more Keras callbacks, run after the checkpoint of each epoch.
         log: where progress lines go.
+        sync_batch_norm: BatchNorm on the global batch under a `tf.distribute` strategy.
 
     Returns:
         The pretrained encoder (also saved as `folder/encoder.keras`).
@@ -177,7 +192,7 @@ def pretrain_encoder(
         return keras.models.load_model(folder / ENCODER_FILE)
     folder.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(seed)
-    model = build_pretext_model(variant, seed, steps_per_epoch=len(images) // spec.batch_size)
+    model = build_pretext_model(variant, seed, len(images) // spec.batch_size, sync_batch_norm)
     selection = _selection_callbacks(model, spec)
     watched = f"val_{model.monitor}" if spec.patience is not None else None
     training = ResumableTraining(

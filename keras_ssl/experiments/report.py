@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from keras_ssl.experiments.run_folder import atomic_write, write_csv, write_text
-from keras_ssl.experiments.schema import Experiment
+from keras_ssl.experiments.schema import MULTILABEL_METRICS, Experiment
 
 
 def _number(value) -> str:
@@ -157,6 +157,38 @@ def variants_table(experiment: Experiment, rows: Sequence[Mapping]) -> str:
     return "\n".join(lines)
 
 
+def _is_multi_label(metrics: Mapping) -> bool:
+    return bool((metrics.get("test") or {}).get("multilabel"))
+
+
+def multilabel_table(experiment: Experiment, metrics: Sequence[Mapping]) -> str:
+    """Multi-label stages in SimSiam 004's Table 3 layout: a row per variant, evaluation
+    and split, macro and micro accuracy, recall and ROC-AUC (fractions), the paper's in
+    brackets beside the metric the experiment file compares it with."""
+    header = ["Variant", "Evaluation", "Images", *(m.replace("_", " ") for m in MULTILABEL_METRICS)]
+    lines = _header(header, labels=3)
+    for m in filter(_is_multi_label, metrics):
+        paper = experiment.evaluation(m["evaluation"]).reference_metrics.get(m["variant"], {})
+        for split in ("validation", "test"):
+            if m.get(split) is None:
+                continue
+            cells = []
+            for name in MULTILABEL_METRICS:
+                ours, theirs = m[split].get(name), paper.get(f"{split}.{name}")
+                cell = "–" if ours is None else f"{ours:.4f}"
+                cells.append(cell if theirs is None else f"{cell} (paper {theirs:.4f})")
+            lines.append(f"| {m['variant']} | {m['evaluation']} | {split} | {' | '.join(cells)} |")
+    return "\n".join(lines)
+
+
+_MULTILABEL_NOTE = (
+    "Macro: the mean over attributes; micro: pooled over every (image, attribute) entry. With "
+    "every attribute labelled on every image, macro and micro accuracy are equal; recall is "
+    "the share of present attributes predicted present (threshold 0.5). The other tables' "
+    "accuracy of a multi-label stage is the micro accuracy."
+)
+
+
 def write_tables(folder: Path, experiment: Experiment, metrics: Sequence[Mapping], info: Mapping):
     """Writes `results.csv` (every stage) and `results.md` (a table per variant)."""
     rows = comparison_rows(experiment, metrics)
@@ -175,9 +207,12 @@ def write_tables(folder: Path, experiment: Experiment, metrics: Sequence[Mapping
                 lines += [evaluations_table(experiment, variant_rows), ""]
             else:
                 lines += [markdown_table(experiment, variant_rows), ""]
+    if any(map(_is_multi_label, metrics)):
+        lines += ["## Multi-label metrics", "", multilabel_table(experiment, metrics), ""]
+        lines += [_MULTILABEL_NOTE, ""]
     if experiment.reference:
         lines += [f"Paper: {experiment.reference}", ""]
-    figures = ", ".join(f"`figures/{name}.png`" for name in experiment.figures.values())
+    figures = ", ".join(f"`figures/{name}.png`" for name in experiment.figure_files)
     lines += ["Accuracies on the held-out test images, in percent; differences in points."]
     lines += [f"Figures: {figures}." if figures else "", ""]
     write_text(folder / "results.md", "\n".join(lines))
@@ -192,6 +227,8 @@ def _variant_line(variant) -> str:
         return line + ", not pretrained"
     extras = [
         f"{spec.schedule} schedule" if spec.schedule != "constant" else "",
+        f"{spec.warmup_epochs} warm-up epochs" if spec.warmup_epochs else "",
+        f"gradients clipped at norm {spec.clipnorm:g}" if spec.clipnorm else "",
         f"weight decay {spec.weight_decay:g}" if spec.weight_decay else "",
         f"{spec.gradient_accumulation_steps} accumulated batches a step"
         if spec.gradient_accumulation_steps
@@ -225,7 +262,8 @@ def _summary(experiment: Experiment, info: Mapping) -> str:
             *([f"- Command: `{commands[0]}`"] if commands else []),
             f"- Data: `{experiment.data.source}`: {data.get('train', '?')} training, "
             f"{data.get('val', '?')} validation and {data.get('test', '?')} held-out test images "
-            f"({data.get('num_classes', '?')} classes).",
+            f"({data.get('num_classes', '?')} "
+            f"{'attributes, multi-label' if data.get('multi_label') else 'classes'}).",
             *[
                 f"- Pretraining images from `{source}`: {count}."
                 for source, count in data.get("pretraining_images", {}).items()
@@ -362,7 +400,7 @@ def _confusion_matrices(folder: Path, experiment: Experiment, metrics, images):
     largest = {
         (m["evaluation"], m["variant"]): m for m in sorted(metrics, key=lambda m: m["fraction"])
     }
-    runs = [m for m in largest.values() if "test" in m]
+    runs = [m for m in largest.values() if "confusion_matrix" in m.get("test", {})]
     if not runs:
         return None
     figure, axes = _grid(len(runs), 5, 4.5, columns=3)
@@ -371,6 +409,34 @@ def _confusion_matrices(folder: Path, experiment: Experiment, metrics, images):
         plots.plot_confusion_matrix(
             m["test"]["confusion_matrix"], m["test"]["class_names"], title=title, ax=ax
         )
+    return figure
+
+
+def _accuracy_bars(metrics, evaluations: Sequence[str], title: str):
+    """Test accuracy of each variant under each of `evaluations` (their largest fraction)
+    as grouped bars: the SimCLR Pets paper's Figs. 3-6 (one setting against another)."""
+    import matplotlib.pyplot as plt
+    import pandas as pd
+    import seaborn as sns
+
+    largest = {
+        (m["evaluation"], m["variant"]): m for m in sorted(metrics, key=lambda m: m["fraction"])
+    }
+    rows = [
+        {"variant": variant, "evaluation": evaluation, "accuracy (%)": 100 * m["accuracy"]}
+        for (evaluation, variant), m in largest.items()
+        if evaluation in evaluations
+    ]
+    if not rows:
+        return None
+    frame = pd.DataFrame(rows)
+    frame["evaluation"] = pd.Categorical(frame["evaluation"], categories=list(evaluations))
+    figure, ax = plt.subplots(figsize=(max(5.0, 1.6 * frame["variant"].nunique() + 2), 3.8))
+    sns.barplot(frame, x="variant", y="accuracy (%)", hue="evaluation", ax=ax)
+    for bars in ax.containers:
+        ax.bar_label(bars, fmt="%.1f", fontsize=7)
+    ax.set_title(title.replace("_", " "))
+    figure.tight_layout()
     return figure
 
 
@@ -401,6 +467,12 @@ def write_figures(
     """
     written = []
     for kind, name in experiment.figures.items():
+        if kind == "accuracy_bars":  # one figure per file: {file name: [evaluations]}
+            for file, evaluations in name.items():
+                figure = _accuracy_bars(metrics, evaluations, file)
+                if figure is not None:
+                    written.append(_save(figure, folder / f"figures/{file}.png"))
+            continue
         figure = _FIGURES[kind](folder, experiment, metrics, images)
         if figure is not None:
             written.append(_save(figure, folder / f"figures/{name}.png"))

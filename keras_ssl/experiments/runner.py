@@ -32,7 +32,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from keras_ssl.experiments import checks, evaluations, inputs, pretraining, report
+from keras_ssl.experiments import checks, distribution, evaluations, inputs, pretraining, report
 from keras_ssl.experiments.checks import ConfigError
 from keras_ssl.experiments.run_folder import RunFolder, read_json, write_json
 from keras_ssl.experiments.schema import Experiment
@@ -176,10 +176,12 @@ class _Runner:
             return
         self.banner(stage)
         start = time.perf_counter()
-        if stage.kind == "pretrain":
-            self._pretrain(stage, folder)
-        else:
-            self._evaluate(stage, folder)
+        settings = self.experiment.distribution
+        with distribution.training_scope(settings.strategy, settings.precision):
+            if stage.kind == "pretrain":
+                self._pretrain(stage, folder)
+            else:
+                self._evaluate(stage, folder)
         seconds = time.perf_counter() - start
         self.folder.record_stage(stage.name, seconds)
         self.ran.append(stage.name)
@@ -196,6 +198,7 @@ class _Runner:
             verbose=self.verbose,
             callbacks=self.callbacks,
             log=self.log,
+            sync_batch_norm=self.experiment.distribution.sync_batch_norm,
         )
 
     def _encoder(self, name: str):

@@ -21,6 +21,7 @@ evaluations:                 # what is measured on every variant
   finetune: {kind: finetune, recipe: full, recipe_args: {}, fractions: [0.1, 1.0],
              classes: null, reference: {0.1: 80.0}}
 figures: {label_efficiency: label_efficiency}   # figure kind -> file name
+distribution: {strategy: none, sync_batch_norm: false, precision: float32}
 profiles:                    # named overrides of everything above
   smoke: {pretrain: {epochs: 1}}
 default_profile: smoke
@@ -55,10 +56,11 @@ FIGURE_KINDS = (
     "loss_curves",
     "label_efficiency",
     "confusion_matrix",
+    "accuracy_bars",
 )
 TOP_LEVEL = (
     "name", "title", "reference", "seed", "data", "encoder", "pretrain", "variants",
-    "evaluations", "figures", "profiles", "default_profile", "profile",
+    "evaluations", "figures", "distribution", "profiles", "default_profile", "profile",
 )  # fmt: skip
 
 
@@ -87,6 +89,10 @@ class DataSpec:
             an official test split; `test` must then be 0.
         test_split: the split or subfolder of `test_source` (e.g. "test" for
             `test_source: cifar10`); None: its default.
+        attributes: multi-label attributes made from class folders,
+            `{attribute: [class names]}`: each image gets the attributes its class is
+            listed under (multi-hot labels), e.g. a multi-label stand-in where only
+            class folders exist. None: the source's own labels.
     """
 
     source: str = "cifar10"
@@ -98,9 +104,25 @@ class DataSpec:
     select_on: str = "val"
     test_source: str | None = None
     test_split: str | None = None
+    attributes: dict[str, tuple[str, ...]] | None = None
+
+    @property
+    def multi_label(self) -> bool:
+        """Whether the labels are multi-hot: `attributes`, or a multi-label catalogue set."""
+        from keras_ssl.data import is_multi_label_dataset
+
+        return self.attributes is not None or is_multi_label_dataset(self.source)
 
     def __post_init__(self):
         checks.check_str(self.source, "data.source")
+        if self.attributes is not None:
+            attributes = checks.check_mapping(self.attributes, "data.attributes")
+            if not attributes:
+                raise ConfigError("`data.attributes` is empty; name at least one attribute.")
+            object.__setattr__(self, "attributes", {
+                str(name): _names(classes, f"data.attributes.{name}", "class")
+                for name, classes in attributes.items()
+            })  # fmt: skip
         checks.check_str(self.split, "data.split", allow_none=True)
         checks.check_int(self.image_size, "data.image_size", minimum=8, allow_none=True)
         checks.check_int(self.max_images, "data.max_images", minimum=20, allow_none=True)
@@ -117,6 +139,33 @@ class DataSpec:
             raise ConfigError(
                 f"`data.test` is {self.test!r} but `data.test_source` gives the test images; "
                 "set data.test=0."
+            )
+
+
+@dataclass(frozen=True)
+class DistributionSpec:
+    """Where the models train (`keras_ssl.experiments.distribution`).
+
+    Args:
+        strategy: "none", "mirrored" (tf.distribute's MirroredStrategy, or JAX's
+            DataParallel over all local devices), "multi_worker" or "tpu". Batch sizes
+            are global batches; learning rates are used as given.
+        sync_batch_norm: BatchNorm on the global batch's statistics across replicas.
+        precision: "float32", "mixed_float16" or "mixed_bfloat16" (losses stay float32).
+    """
+
+    strategy: str = "none"
+    sync_batch_norm: bool = False
+    precision: str = "float32"
+
+    def __post_init__(self):
+        from keras_ssl.experiments.distribution import PRECISIONS, STRATEGIES
+
+        checks.check_name(self.strategy, "distribution.strategy", STRATEGIES)
+        checks.check_name(self.precision, "distribution.precision", PRECISIONS)
+        if not isinstance(self.sync_batch_norm, bool):
+            raise ConfigError(
+                f"`distribution.sync_batch_norm` must be true or false; got {self.sync_batch_norm!r}."
             )
 
 
@@ -172,6 +221,10 @@ class PretrainSpec:
             improved for this many epochs; None keeps it constant.
         schedule: "constant", or "cosine" (the learning rate decays to 0 over
             `epochs`, SimSiam's schedule).
+        warmup_epochs: epochs over which the learning rate first rises linearly from
+            0 (DINO's and BYOL's warm-up); the schedule follows.
+        clipnorm: clip each weight's gradient to this norm (Keras' `clipnorm`; DINO's
+            3.0), or None.
         weight_decay: the optimizer's weight decay (Keras applies it decoupled, as
             AdamW does), or None.
         gradient_accumulation_steps: average the gradients of this many batches
@@ -195,6 +248,8 @@ class PretrainSpec:
     patience: int | None = None
     reduce_lr_patience: int | None = None
     schedule: str = "constant"
+    warmup_epochs: int = 0
+    clipnorm: float | None = None
     weight_decay: float | None = None
     gradient_accumulation_steps: int | None = None
     source: str | None = None
@@ -215,6 +270,14 @@ class PretrainSpec:
             self.reduce_lr_patience, "pretrain.reduce_lr_patience", minimum=0, allow_none=True
         )
         checks.check_name(self.schedule, "pretrain.schedule", SCHEDULES)
+        checks.check_int(self.warmup_epochs, "pretrain.warmup_epochs", minimum=0)
+        if self.warmup_epochs >= self.epochs:
+            raise ConfigError(
+                f"`pretrain.warmup_epochs` {self.warmup_epochs} leaves none of the "
+                f"{self.epochs} epochs after the warm-up; lower it."
+            )
+        if self.clipnorm is not None:
+            checks.check_positive(self.clipnorm, "pretrain.clipnorm")
         if self.weight_decay is not None:
             checks.check_positive(self.weight_decay, "pretrain.weight_decay")
         checks.check_int(
@@ -271,6 +334,10 @@ class Evaluation:
             columns: `{fraction: accuracy}` for every variant, or
             `{variant: {fraction: accuracy}}` where the paper's number depends on the
             variant (e.g. no pretraining vs pretrained, SimSiam 004's Table 1).
+        reference_metrics: the paper's other figures, `{variant: {"SPLIT.METRIC":
+            value}}` with SPLIT `validation` or `test` and METRIC one of
+            `MULTILABEL_METRICS` (fractions, as `keras_ssl.evaluate.multilabel_metrics`
+            gives them): the multi-label table puts them beside ours (004's Table 3).
     """
 
     name: str
@@ -283,6 +350,7 @@ class Evaluation:
     k: int = 20
     variants: tuple[str, ...] | None = None
     reference: dict = field(default_factory=dict)
+    reference_metrics: dict = field(default_factory=dict)
 
     def __post_init__(self):
         from keras_ssl.experiments import evaluations
@@ -303,6 +371,11 @@ class Evaluation:
                 )
             object.__setattr__(self, "classes", classes)
         object.__setattr__(self, "reference", _reference(self.reference, f"{key}.reference"))
+        object.__setattr__(
+            self,
+            "reference_metrics",
+            _reference_metrics(self.reference_metrics, f"{key}.reference_metrics"),
+        )
         if self.variants is not None:
             object.__setattr__(
                 self, "variants", _names(self.variants, f"{key}.variants", "variant")
@@ -355,6 +428,31 @@ def _reference(value, key: str) -> dict:
         ) from None
 
 
+MULTILABEL_METRICS = (
+    "macro_accuracy", "micro_accuracy", "macro_recall", "micro_recall", "macro_auc", "micro_auc",
+)  # fmt: skip
+
+
+def _reference_metrics(value, key: str) -> dict:
+    """`{variant: {"validation.macro_auc": 0.93, ...}}` with checked names and float values."""
+    allowed = [
+        f"{split}.{metric}" for split in ("validation", "test") for metric in MULTILABEL_METRICS
+    ]
+    checked = {}
+    for variant, figures in checks.check_mapping(value, key).items():
+        figures = checks.check_mapping(figures, f"{key}.{variant}")
+        for name, number in figures.items():
+            if name not in allowed:
+                raise ConfigError(
+                    f"`{key}.{variant}` has {name!r}; expected names SPLIT.METRIC, one of: "
+                    f"{', '.join(allowed)}."
+                )
+            if isinstance(number, bool) or not isinstance(number, (int, float)):
+                raise ConfigError(f"`{key}.{variant}.{name}` must be a number; got {number!r}.")
+        checked[str(variant)] = {name: float(number) for name, number in figures.items()}
+    return checked
+
+
 @dataclass(frozen=True)
 class Experiment:
     """A resolved experiment: everything that decides its results.
@@ -372,8 +470,17 @@ class Experiment:
     data: DataSpec
     variants: tuple[Variant, ...]
     evaluations: tuple[Evaluation, ...]
-    figures: dict[str, str]
+    figures: dict[str, Any]
+    distribution: DistributionSpec = field(default_factory=DistributionSpec)
     document: dict = field(repr=False, compare=False, default_factory=dict)
+
+    @property
+    def figure_files(self) -> list[str]:
+        """The figures' file names (without `.png`), in the order they are drawn."""
+        names = []
+        for kind, value in self.figures.items():
+            names += list(value) if kind == "accuracy_bars" else [value]
+        return names
 
     @property
     def selects_on_test(self) -> bool:
@@ -420,7 +527,9 @@ def deep_merge(base: Mapping, changes: Mapping) -> dict:
         else:
             merged[key] = copy.deepcopy(value)
     for key, arguments in _ARGUMENTS_OF.items():
-        if key in (changes or {}) and base.get(key) != changes[key]:
+        # Names only (a recipe's `augment: true` is a switch, and has no arguments).
+        names = all(isinstance(v, (str, type(None))) for v in (base.get(key), changes.get(key)))
+        if key in (changes or {}) and base.get(key) != changes[key] and names:
             merged[arguments] = copy.deepcopy(changes.get(arguments) or {})
     return merged
 
@@ -506,22 +615,24 @@ def build(document: Mapping) -> Experiment:
     seed = document.get("seed", 0)
     checks.check_int(seed, "seed", minimum=0)
     data = DataSpec(**checks.check_keys(document.get("data"), _keys(DataSpec), "data"))
+    distribution = DistributionSpec(
+        **checks.check_keys(document.get("distribution"), _keys(DistributionSpec), "distribution")
+    )
     variants = _variants(document)
     evaluations = _evaluations(document.get("evaluations"))
     _check_variant_names(evaluations, document.get("variants") or {"main": {}})
     if evaluations:
         checks.check_selection(data.select_on, data.val)
+        for evaluation in evaluations:
+            checks.check_label_kind(evaluation, data.multi_label)
         if data.test == 0 and data.test_source is None:
             raise ConfigError(
                 "`data.test` is 0: evaluations are measured on held-out test images; give a "
                 "count (e.g. 10000), a fraction (e.g. 0.2) or data.test_source."
             )
-    figures = checks.check_mapping(document.get("figures"), "figures")
-    for kind in figures:
-        if kind not in FIGURE_KINDS:
-            raise ConfigError(
-                f"Unknown figure kind {kind!r} in `figures`; expected: {', '.join(FIGURE_KINDS)}."
-            )
+    # A profile may remove an evaluation a bar figure names (it is then left out of it).
+    declared = [str(name) for name in checks.check_mapping(document.get("evaluations"), "")]
+    figures = _figures(document.get("figures"), declared)
     return Experiment(
         name=document["name"],
         title=str(document.get("title") or ""),
@@ -531,7 +642,8 @@ def build(document: Mapping) -> Experiment:
         data=data,
         variants=variants,
         evaluations=evaluations,
-        figures={kind: str(name) for kind, name in figures.items()},
+        figures=figures,
+        distribution=distribution,
         document=copy.deepcopy(dict(document)),
     )
 
@@ -559,12 +671,39 @@ def _variants(document: Mapping) -> tuple[Variant, ...]:
     return tuple(variants)
 
 
+def _figures(content, evaluation_names: Sequence[str]) -> dict:
+    """`{kind: file name}`; `accuracy_bars` maps file names to the evaluations compared."""
+    figures = checks.check_mapping(content, "figures")
+    for kind, value in figures.items():
+        if kind not in FIGURE_KINDS:
+            raise ConfigError(
+                f"Unknown figure kind {kind!r} in `figures`; expected: {', '.join(FIGURE_KINDS)}."
+            )
+        if kind != "accuracy_bars":
+            checks.check_str(value, f"figures.{kind}")
+            continue
+        groups = {}
+        for name, evaluations in checks.check_mapping(value, "figures.accuracy_bars").items():
+            key = f"figures.accuracy_bars.{name}"
+            groups[str(name)] = list(_names(evaluations, key, "evaluation"))
+            unknown = [e for e in groups[str(name)] if e not in evaluation_names]
+            if unknown:
+                raise ConfigError(
+                    f"`{key}` names evaluations {unknown} that the experiment lacks; its "
+                    f"evaluations: {', '.join(evaluation_names)}."
+                )
+        figures[kind] = groups
+    return figures
+
+
 def _check_variant_names(evaluations, declared: Mapping) -> None:
     """Evaluations name variants of the file; a profile may have removed some."""
     for evaluation in evaluations:
         named = {"variants": evaluation.variants or ()}
         if evaluation.references_variants:
             named["reference"] = tuple(evaluation.reference)
+        if evaluation.reference_metrics:
+            named["reference_metrics"] = tuple(evaluation.reference_metrics)
         for key, names in named.items():
             unknown = [name for name in names if name not in declared]
             if unknown:

@@ -92,7 +92,7 @@ def plan(experiment: Experiment) -> list[Stage]:
         for evaluation in experiment.evaluations:
             if evaluation.measures(variant.name):
                 stages += [_evaluation_stage(variant, evaluation, f) for f in evaluation.fractions]
-    figures = tuple(f"figures/{name}.png" for name in experiment.figures.values())
+    figures = tuple(f"figures/{name}.png" for name in experiment.figure_files)
     stages.append(
         Stage("report", "report", "results.csv, results.md and the figures",
               ("results.csv", "results.md", *figures))

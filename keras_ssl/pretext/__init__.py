@@ -20,7 +20,7 @@ from keras_ssl.pretext.registry import (
 
 # Every public module here is a method that registers itself: adding a method is adding
 # its file. The classes are exported by their names (`keras_ssl.pretext.SimSiam`).
-_SHARED = {"base", "momentum", "registry"}
+_SHARED = {"base", "momentum", "registry", "replicas"}
 for _module in pkgutil.iter_modules(__path__):
     if not _module.name.startswith("_") and _module.name not in _SHARED:
         importlib.import_module(f"{__name__}.{_module.name}")

@@ -1,9 +1,13 @@
-"""The one TensorFlow-specific piece of the pretext models: a run-time batch-size check.
+"""The TensorFlow-specific pieces of the pretext models: a run-time batch-size check,
+dataset helpers, and the replica view of a `tf.distribute` step.
 
 Under the TensorFlow backend `fit` traces `train_step` once for batches of any size
 (the batch dimension is `None`), so the Python check in `PretextModel` cannot see a
 short batch there; this graph assertion stops the step when one arrives. JAX traces
 once per shape and PyTorch runs eagerly, so the Python check covers them.
+
+Under a `tf.distribute` strategy Keras runs the step once per replica on its share of
+the batch (`keras_ssl.pretext.replicas` wraps these for every backend).
 """
 
 from __future__ import annotations
@@ -65,3 +69,21 @@ def drop_short_batches(dataset: tf.data.Dataset) -> tf.data.Dataset:
 
     kept = dataset.scan(tf.constant(0, tf.int32), keep).filter(lambda batch, full: full)
     return kept.map(lambda batch, full: batch)
+
+
+def replicas_in_sync() -> int:
+    """The number of replicas of the current `tf.distribute` strategy (1 without one)."""
+    return tf.distribute.get_strategy().num_replicas_in_sync
+
+
+def all_gather(x: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    """Every replica's `x` concatenated along the batch axis, and this replica's offset.
+
+    Inside a replica context of a strategy with several replicas. The gradient of the
+    gathered tensor reaches every replica's own rows (TensorFlow sums the gradients of
+    `all_gather`'s output across replicas and returns each its slice).
+    """
+    context = tf.distribute.get_replica_context()
+    gathered = context.all_gather(x, axis=0)
+    offset = tf.cast(context.replica_id_in_sync_group, tf.int32) * tf.shape(x)[0]
+    return gathered, offset

@@ -9,6 +9,8 @@ a method written this way needs no backend-specific code.
 
 from __future__ import annotations
 
+import contextlib
+
 import keras
 from keras import ops
 
@@ -195,9 +197,13 @@ class PretextModel(keras.Model):
             return images
         return ops.image.resize(images, size, interpolation="bilinear")
 
-    def _add_regularization(self, loss):
-        """The pretext loss plus any losses the layers added (weight regularizers, ...)."""
-        return loss + ops.sum(self.losses) if self.losses else loss
+    def _finish_loss(self, loss):
+        """What `compute_loss` returns: the pretext loss plus any losses the layers added
+        (weight regularizers, ...), divided by the replicas of a `tf.distribute` step
+        (`keras_ssl.pretext.replicas.scale_loss`), as Keras' own losses are."""
+        from keras_ssl.pretext import replicas
+
+        return replicas.scale_loss(loss + ops.sum(self.losses) if self.losses else loss)
 
     def _encode(self, images, training):
         features = self.encoder(images, training=training)
@@ -321,10 +327,14 @@ class PretextModel(keras.Model):
         them before tracing already. Encoders without a fixed input size are left to Keras.
         """
         size = encoder_image_size(self.encoder)
-        if not self.built and size is not None:
-            self(keras.KerasTensor((None, *size, 3), dtype="float32"))  # symbolic: no compute
-        if self.built and self.optimizer is not None and not self.optimizer.built:
-            self.optimizer.build(self.trainable_variables)
+        # A model made in a `tf.distribute` strategy's scope keeps the strategy: its
+        # variables must be made in that scope too, also when `fit` is called outside.
+        strategy = getattr(self, "_distribute_strategy", None)
+        with strategy.scope() if strategy is not None else contextlib.nullcontext():
+            if not self.built and size is not None:
+                self(keras.KerasTensor((None, *size, 3), dtype="float32"))  # no compute
+            if self.built and self.optimizer is not None and not self.optimizer.built:
+                self.optimizer.build(self.trainable_variables)
 
     @staticmethod
     def _serialize(obj):

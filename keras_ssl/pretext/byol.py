@@ -92,7 +92,7 @@ class BYOL(MomentumPretextModel):
         p, z = y_pred["p"], y_pred["z"]
         loss = normalized_mse(p[0], z[1]) + normalized_mse(p[1], z[0])
         self.update_collapse_monitor(p[0])
-        return self._add_regularization(loss)
+        return self._finish_loss(loss)
 
     def get_config(self):
         return {

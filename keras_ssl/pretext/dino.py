@@ -8,6 +8,7 @@ from keras import ops
 from keras_ssl.augment import dino_views, group_by_size
 from keras_ssl.heads import DINOHead
 from keras_ssl.losses import dino_center_update, dino_loss
+from keras_ssl.pretext import replicas
 from keras_ssl.pretext.base import augmented_views, encoder_image_size, resolve_augment
 from keras_ssl.pretext.momentum import MomentumPretextModel
 from keras_ssl.pretext.registry import register
@@ -190,9 +191,11 @@ class DINO(MomentumPretextModel):
             self.current_teacher_temperature(),
         )  # fmt: skip
         if training:
-            self.center.assign(dino_center_update(self.center, teacher, self.center_momentum))
+            # The mean over every replica's images, so that the centre stays the same on all.
+            every = [replicas.gather(t)[0] for t in teacher]
+            self.center.assign(dino_center_update(self.center, every, self.center_momentum))
         self.update_collapse_monitor(teacher[0])
-        return self._add_regularization(loss)
+        return self._finish_loss(loss)
 
     def get_config(self):
         return {

@@ -7,6 +7,7 @@ from keras import ops
 
 from keras_ssl.heads import moco_v2_projector
 from keras_ssl.losses import info_nce_logits
+from keras_ssl.pretext import replicas
 from keras_ssl.pretext.base import augmented_views, encoder_image_size, resolve_augment
 from keras_ssl.pretext.momentum import MomentumPretextModel
 from keras_ssl.pretext.registry import register
@@ -105,7 +106,8 @@ class MoCo(MomentumPretextModel):
             keys.append(self.target_forward(self.key_projector, key, training=training))
         queue = ops.copy(ops.convert_to_tensor(self.queue))  # this step's negatives
         if training:
-            self.enqueue(ops.concatenate(keys, axis=0))
+            # Every replica's keys, so that the queue stays the same on all of them.
+            self.enqueue(ops.concatenate([replicas.gather(k)[0] for k in keys], axis=0))
         return {"q": ops.stack(queries), "k": ops.stack(keys), "queue": queue}
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
@@ -118,7 +120,7 @@ class MoCo(MomentumPretextModel):
             )
             self.contrastive_accuracy.update_state(labels, logits)
         self.update_collapse_monitor(q[0])
-        return self._add_regularization(loss)
+        return self._finish_loss(loss)
 
     def get_config(self):
         config = super().get_config()

@@ -111,7 +111,7 @@ class RotationPrediction(PretextModel):
         self.rotation_accuracy.update_state(labels, logits)
         if "features" in y_pred:
             self.update_collapse_monitor(y_pred["features"])
-        return self._add_regularization(loss)
+        return self._finish_loss(loss)
 
     def get_config(self):
         return {

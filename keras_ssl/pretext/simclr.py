@@ -7,6 +7,7 @@ from keras import ops
 
 from keras_ssl.heads import projection_head as build_projection_head
 from keras_ssl.losses import _check_temperature, contrastive_logits
+from keras_ssl.pretext import replicas
 from keras_ssl.pretext.base import PretextModel, encoder_image_size, resolve_augment
 from keras_ssl.pretext.registry import register
 
@@ -124,12 +125,14 @@ class SimCLR(PretextModel):
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         z_a, z_b = ops.split(y_pred, 2, axis=0)
-        logits, labels = contrastive_logits(z_a, z_b, self.temperature)
+        # Under tf.distribute the negatives come from every replica's images.
+        (all_a, offset), (all_b, _) = replicas.gather(z_a), replicas.gather(z_b)
+        logits, labels = contrastive_logits(z_a, z_b, self.temperature, all_a, all_b, offset)
         loss = ops.mean(ops.sparse_categorical_crossentropy(labels, logits, from_logits=True))
         self.contrastive_accuracy.update_state(labels, logits)
         self.contrastive_top5_accuracy.update_state(labels, logits)
         self.update_collapse_monitor(y_pred)
-        return self._add_regularization(loss)
+        return self._finish_loss(loss)
 
     def get_config(self):
         return {

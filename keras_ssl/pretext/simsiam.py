@@ -91,7 +91,7 @@ class SimSiam(PretextModel):
             negative_cosine_similarity(p[0], z[1]) + negative_cosine_similarity(p[1], z[0])
         )
         self.update_collapse_monitor(z[0])
-        return self._add_regularization(loss)
+        return self._finish_loss(loss)
 
     def get_config(self):
         return {

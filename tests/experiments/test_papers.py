@@ -164,7 +164,7 @@ def test_paper_profiles_pass_the_dry_run_and_write_nothing(name, stages, line, t
 
 
 @pytest.mark.parametrize(
-    "name", ["simsiam-ablation", "simsiam-stl10", "dino-cifar10", "simclr-pets"]
+    "name", ["simsiam-ablation", "simsiam-stl10", "simsiam-celeba", "dino-cifar10", "simclr-pets"]
 )
 def test_every_profile_resolves_and_cpu_small_is_the_default(name):
     assert experiments.profiles(name) == ["paper", "cpu-small", "smoke"]
@@ -244,6 +244,21 @@ def test_bad_pretraining_settings_fail_naming_the_key(pretrain, message):
         resolve(_document(pretrain={"method": "simclr", **pretrain}))
 
 
+@pytest.mark.parametrize(
+    "figures, message",
+    [
+        ({"accuracy_bars": {"fig": ["probe", "nope"]}}, r"`figures.accuracy_bars.fig` names evaluations \['nope'\]"),
+        ({"accuracy_bars": "fig"}, r"`figures.accuracy_bars` must be a mapping"),
+        ({"loss_curves": ["a"]}, r"`figures.loss_curves`"),
+    ],
+)  # fmt: skip
+def test_bar_figures_name_evaluations_of_the_file(figures, message):
+    with pytest.raises(ConfigError, match=message):
+        resolve(_document(figures=figures))
+    bars = resolve(_document(figures={"accuracy_bars": {"a": ["probe"]}, "views": "v"}))
+    assert bars.figure_files == ["a", "v"]
+
+
 def test_a_test_split_needs_a_test_source():
     with pytest.raises(ConfigError, match=r"`data.test_split` chooses the split of"):
         resolve(_document(data={"source": "cifar10", "test": 0.2, "test_split": "test"}))
@@ -268,6 +283,27 @@ def test_the_cosine_schedule_decays_to_zero_over_the_epochs_and_accumulation_is_
     assert float(constant.learning_rate) == pytest.approx(0.1) and constant.weight_decay is None
     with pytest.raises(ValueError, match="needs `steps_per_epoch`"):
         build_optimizer(spec)
+
+
+@pytest.mark.parametrize("schedule", ["constant", "cosine"])
+def test_a_warm_up_rises_linearly_then_the_schedule_follows_and_clipnorm_is_set(schedule):
+    spec = PretrainSpec(
+        schedule=schedule, epochs=5, warmup_epochs=1, learning_rate=1e-3, clipnorm=3.0
+    )
+    optimizer = build_optimizer(spec, steps_per_epoch=10)
+    for step in (0, 5, 10, 30, 50):
+        if step <= 10:  # DINO's linear warm-up from 0 over the first epoch
+            expected = 1e-3 * step / 10
+        elif schedule == "cosine":  # then a cosine to 0 over the other 40 steps
+            expected = 0.5 * 1e-3 * (1 + math.cos(math.pi * (step - 10) / 40))
+        else:
+            expected = 1e-3
+        optimizer._iterations.assign(step)
+        actual = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+        assert actual == pytest.approx(expected, rel=1e-5, abs=1e-9), step
+    assert optimizer.clipnorm == 3.0
+    with pytest.raises(ConfigError, match=r"`pretrain.warmup_epochs` 5 leaves none of the 5"):
+        PretrainSpec(epochs=5, warmup_epochs=5)
 
 
 # -- the smoke profiles end to end on real images ---------------------------------------------
@@ -323,6 +359,13 @@ def test_simclr_pets_smoke_puts_the_rate_table_beside_ours(tiny_imagenet_zip_pat
     assert "| Evaluation | Labeled data | Validation (%) | Test (%) | Test top-3 (%) |" in markdown
     row = next(r for r in _read_csv(folder / "results.csv") if r["evaluation"] == "lr_0.001")
     assert row["variant"] == "simclr" and float(row["paper"]) == 44.0
+    for name in (
+        "fig3_learning_rate",
+        "fig4_batch_size",
+        "fig5_finetuned_vs_frozen",
+        "fig6_epochs",
+    ):
+        assert (folder / f"figures/{name}.png").stat().st_size > 10_000
     frozen = json.loads((folder / "frozen/simclr/100pct/metrics.json").read_text())
     report = frozen["test"]["classification_report"]
     assert len([k for k in report if k not in ("accuracy", "macro avg", "weighted avg")]) == 40

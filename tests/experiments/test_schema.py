@@ -14,7 +14,7 @@ from keras_ssl.experiments.schema import assign, deep_merge, dump_yaml, resolve
 def test_shipped_experiments_and_their_profiles():
     assert experiments.available() == [
         "dino-cifar10", "rotation-tiny-imagenet", "simclr-pets", "simsiam-ablation",
-        "simsiam-stl10", "umea",
+        "simsiam-celeba", "simsiam-stl10", "umea",
     ]  # fmt: skip
     assert experiments.profiles("umea") == ["paper", "cpu-small", "smoke"]
     assert experiments.load("umea").profile == "cpu-small"  # the file's default_profile
@@ -59,6 +59,11 @@ def test_profiles_are_overrides_merged_mapping_by_mapping():
     assert baseline.fractions == finetune.fractions
     assert baseline.resolved_recipe().learning_rate == 3e-3
     assert deep_merge({"a": {"b": 1, "c": 2}}, {"a": {"c": None}}) == {"a": {"b": 1, "c": None}}
+    # A recipe's `augment: true` is a switch: turning it on adds no `augment_args`.
+    recipe = deep_merge({"recipe_args": {"augment": False}}, {"recipe_args": {"augment": True}})
+    assert recipe == {"recipe_args": {"augment": True}}
+    preset = deep_merge({"augment": "simclr", "augment_args": {"x": 1}}, {"augment": "byol"})
+    assert preset == {"augment": "byol", "augment_args": {}}
 
 
 def test_assignments_parse_yaml_values_and_reach_any_key():
@@ -198,7 +203,7 @@ def test_unknown_experiment_profile_and_file():
     with pytest.raises(
         ConfigError,
         match=r"Unknown experiment 'umeaa'; expected one of: dino-cifar10, rotation-tiny-imagenet, "
-        r"simclr-pets, simsiam-ablation, simsiam-stl10, umea",
+        r"simclr-pets, simsiam-ablation, simsiam-celeba, simsiam-stl10, umea",
     ):
         experiments.load("umeaa")
     with pytest.raises(

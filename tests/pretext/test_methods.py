@@ -115,3 +115,34 @@ def test_every_method_trains_under_jax():
     assert result.returncode == 0, result.stderr[-3000:]
     for method in METHODS:
         assert f"{method} ok" in result.stdout
+
+
+_FLOAT32_LOSSES = {}
+
+
+def _losses_under(policy, method, images):
+    keras.mixed_precision.set_dtype_policy(policy)
+    try:
+        model = _model(method, augment="none")
+        history = model.fit(images, batch_size=32, epochs=3, shuffle=False, verbose=0).history
+        loss = model.compute_loss(y_pred=model(images[:32], training=False), training=False)
+        return history["loss"], keras.backend.standardize_dtype(loss.dtype)
+    finally:
+        keras.mixed_precision.set_dtype_policy("float32")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "method, policy",
+    [(m, "mixed_float16") for m in METHODS] + [("simclr", "mixed_bfloat16"), ("byol", "mixed_bfloat16")],
+)  # fmt: skip
+def test_mixed_precision_tracks_float32(method, policy, cifar_small):
+    """Three steps under a mixed policy: the loss is computed in float32, stays finite and
+    within a few per cent of the same steps in float32 (same weights, same images)."""
+    images = cifar_small[0][:32]
+    if method not in _FLOAT32_LOSSES:
+        _FLOAT32_LOSSES[method] = _losses_under("float32", method, images)[0]
+    reference = np.array(_FLOAT32_LOSSES[method])
+    losses, dtype = _losses_under(policy, method, images)
+    assert dtype == "float32" and np.all(np.isfinite(losses))
+    np.testing.assert_allclose(losses, reference, rtol=0.05, atol=0.02)
