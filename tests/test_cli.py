@@ -451,3 +451,24 @@ def test_linear_probe_with_a_baseline_is_possible(images, tmp_path, capsys):
     )  # fmt: skip
     assert status == 0
     assert "Recipe of evaluation 'baseline', 'supervised':" in out
+
+
+def test_distribution_and_precision_options_reach_the_experiment(tmp_path, capsys):
+    argv = ["reproduce", "umea", "--profile", "paper", "--dry-run", "--output", tmp_path / "r",
+            "--distribution", "mirrored", "--precision", "mixed_bfloat16"]  # fmt: skip
+    status, out, _ = _run(capsys, *argv)
+    assert status == 0
+    assert "distribution:\n  strategy: mirrored\n  precision: mixed_bfloat16" in out
+    message = _error(
+        capsys,
+        "pretrain",
+        "--data",
+        tmp_path,
+        "--distribution",
+        "horovod",
+        "--dry-run",
+        "--output",
+        tmp_path / "e.keras",
+    )
+    assert "Unknown strategy 'horovod' (`distribution.strategy`" in message
+    assert "--distribution" in message

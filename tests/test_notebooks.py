@@ -7,10 +7,12 @@ from pathlib import Path
 import nbformat
 import pytest
 from check_notebooks import has_outputs
-from conftest import CIFAR_ZIP, TINY_IMAGENET_ZIP
 from nbclient import NotebookClient
 
-NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+CIFAR_ZIP = ROOT.parent / "shared" / "data" / "cifar10-train.zip"
+TINY_IMAGENET_ZIP = ROOT.parent / "shared" / "data" / "tiny-imagenet-200-40class.zip"
 CPU = {"ENCODER": "small_cnn", "ENCODER_ARGS": {"width": 8, "depth": 2}}
 # Each notebook's settings for a CPU minute: few images, one or two epochs.
 SMALL = {

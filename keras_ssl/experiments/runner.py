@@ -207,6 +207,8 @@ class _Runner:
 
             variant = self.experiment.variant(name)
             if variant.pretrain is None:
+                # Seeded: the same initial weights whatever ran before (or after a resume).
+                keras.utils.set_random_seed(self.experiment.seed)
                 self.encoders[name] = pretraining.build_encoder(
                     variant.encoder, variant.encoder.weights
                 )

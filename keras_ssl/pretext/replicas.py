@@ -22,7 +22,6 @@ return replicas.scale_loss(loss)          # what Keras sums over replicas
 from __future__ import annotations
 
 import keras
-from keras import ops
 
 
 def num_replicas() -> int:
@@ -53,14 +52,6 @@ def gather(x):
     return all_gather(x)
 
 
-def mean_over_replicas(x):
-    """The mean of `x` (e.g. a batch mean) over all replicas; `x` on one replica."""
-    if num_replicas() == 1:
-        return x
-    gathered, _ = gather(ops.expand_dims(x, 0))
-    return ops.mean(gathered, axis=0)
-
-
 def synchronize_batch_norm(model: keras.layers.Layer) -> int:
     """Makes every BatchNormalization layer of `model` use the global batch's statistics.
 
@@ -81,10 +72,9 @@ def synchronize_batch_norm(model: keras.layers.Layer) -> int:
     ```python
     with tf.distribute.MirroredStrategy().scope():
         model = keras_ssl.pretext.get("simclr", encoder)
-        model.build_for(images)            # variables inside the scope
         replicas.synchronize_batch_norm(model)
         model.compile(optimizer="adam")
-    model.fit(dataset, epochs=100)
+    model.fit(dataset, epochs=100)  # the model's variables are made in the scope
     ```
     """
     if keras.backend.backend() != "tensorflow":

@@ -417,3 +417,27 @@ def test_a_class_the_data_lack_fails_before_anything_is_written(make_cifar_folde
     ):
         experiments.run(experiment, tmp_path / "run", verbose=0, log=lambda _: None)
     assert not (tmp_path / "run").exists()
+
+
+def test_an_encoder_without_pretraining_has_the_same_weights_in_every_run(
+    make_cifar_folder, tmp_path
+):
+    """A variant with `pretrain: null` is built from the experiment's seed, whatever drew
+    random numbers before it (two runs of the same file once gave two random ViTs)."""
+    images = make_cifar_folder(tmp_path / "images", per_class=10)
+    document = {
+        "name": "untrained",
+        "data": {"source": str(images), "test": 0.3, "val": 0.2},
+        "encoder": {"name": "small_cnn", "args": {"width": 4, "depth": 1}, "image_size": 32},
+        "pretrain": None,
+        "evaluations": {"probe": {"kind": "linear_probe", "recipe_args": {"epochs": 1}}},
+    }
+    experiment = experiments.resolve(document)
+    weights = []
+    for run in ("a", "b"):
+        keras.random.uniform((1 + (run == "a"),))  # the global random state moves on
+        np.random.default_rng().random()
+        experiments.run(experiment, tmp_path / run, verbose=0, log=lambda _: None)
+        model = keras.models.load_model(tmp_path / run / "probe/main/100pct/model.keras")
+        weights.append(model.get_weights()[0])
+    np.testing.assert_array_equal(weights[0], weights[1])
