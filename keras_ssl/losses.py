@@ -77,14 +77,15 @@ def contrastive_logits(z_a, z_b, temperature: float = 0.1, all_a=None, all_b=Non
             "The two views must have embeddings of the same shape; "
             f"got {tuple(z_a.shape)} and {tuple(z_b.shape)}."
         )
-    if z_a.shape[0] is not None and z_a.shape[0] < 2 and all_a is None:
+    one_replica = all_a is None or (all_a is z_a and all_b is z_b)  # z is the whole batch
+    if z_a.shape[0] is not None and z_a.shape[0] < 2 and one_replica:
         raise ValueError(
             "A contrastive batch needs at least 2 images (each view is contrasted with "
             f"the 2N - 2 views of the other images); got a batch of {z_a.shape[0]}. "
             "Use a larger batch size, and `drop_remainder=True` in tf.data."
         )
     z = l2_normalize(ops.cast(ops.concatenate([z_a, z_b], axis=0), "float32"))
-    if all_a is None:
+    if one_replica:
         candidates, total = z, ops.shape(z_a)[0]
     else:
         candidates = l2_normalize(ops.cast(ops.concatenate([all_a, all_b], axis=0), "float32"))

@@ -106,6 +106,21 @@ def experiment_split(labels: np.ndarray, config: DataSpec, seed: int) -> dict[st
     return {name: used[indices] for name, indices in split.items()}
 
 
+def class_indices(wanted, class_names, key: str) -> list[int]:
+    """The indices of the class names `wanted` among the data's `class_names`.
+
+    Raises:
+        ConfigError: naming `key` and the classes the data lack, and listing its classes.
+    """
+    missing = [c for c in wanted if c not in class_names]
+    if missing:
+        raise ConfigError(
+            f"`{key}` names {missing}, which the data lack; "
+            f"its classes are: {', '.join(class_names)}."
+        )
+    return [class_names.index(c) for c in wanted]
+
+
 def attributes_from_classes(imageset, attributes: dict):
     """The images with multi-hot labels: an attribute is present where the class is listed.
 
@@ -127,15 +142,10 @@ def attributes_from_classes(imageset, attributes: dict):
     array([[1, 1], [0, 0]])
     """
     names = list(imageset.class_names or [])
-    columns = []
-    for attribute, classes in attributes.items():
-        missing = [c for c in classes if c not in names]
-        if missing:
-            raise ConfigError(
-                f"`data.attributes.{attribute}` names classes {missing} that the data lack; "
-                f"its classes are: {', '.join(names)}."
-            )
-        columns.append(np.isin(imageset.labels, [names.index(c) for c in classes]))
+    columns = [
+        np.isin(imageset.labels, class_indices(classes, names, f"data.attributes.{attribute}"))
+        for attribute, classes in attributes.items()
+    ]
     labels = np.stack(columns, axis=1).astype(np.int64)
     return dataclasses.replace(imageset, labels=labels, class_names=list(attributes))
 
@@ -250,13 +260,8 @@ class ExperimentData:
     def _classes(self, evaluation) -> list[int]:
         if evaluation.classes is None:
             return list(range(len(self.class_names)))
-        missing = [c for c in evaluation.classes if c not in self.class_names]
-        if missing:
-            raise ConfigError(
-                f"`evaluations.{evaluation.name}.classes` names {missing}, which the data lack; "
-                f"its classes are: {', '.join(self.class_names)}."
-            )
-        return [self.class_names.index(c) for c in evaluation.classes]
+        key = f"evaluations.{evaluation.name}.classes"
+        return class_indices(evaluation.classes, self.class_names, key)
 
     def _restrict(self, data, classes: list[int]):
         if data is None or len(classes) == len(self.class_names):

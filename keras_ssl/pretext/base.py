@@ -276,7 +276,7 @@ class PretextModel(keras.Model):
 
         Arguments are those of `keras.Model.fit`.
         """
-        callbacks = list(callbacks or [])
+        callbacks = list(callbacks or []) + self._fit_callbacks()
         if not any(isinstance(c, (StopOnNaN, keras.callbacks.TerminateOnNaN)) for c in callbacks):
             callbacks.insert(0, StopOnNaN())
         self._create_variables()
@@ -301,6 +301,10 @@ class PretextModel(keras.Model):
             **data,
             **kwargs,
         )
+
+    def _fit_callbacks(self) -> list:
+        """Callbacks the method adds to every `fit`, after the caller's (none here)."""
+        return []
 
     def evaluate(self, x=None, y=None, batch_size=None, sample_weight=None, **kwargs):
         """`keras.Model.evaluate`, without short batches where the task needs it (see `fit`)."""

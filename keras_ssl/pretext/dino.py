@@ -10,7 +10,7 @@ from keras_ssl.heads import DINOHead
 from keras_ssl.losses import dino_center_update, dino_loss
 from keras_ssl.pretext import replicas
 from keras_ssl.pretext.base import augmented_views, encoder_image_size, resolve_augment
-from keras_ssl.pretext.momentum import MomentumPretextModel
+from keras_ssl.pretext.momentum import MomentumPretextModel, check_step_count
 from keras_ssl.pretext.registry import register
 
 
@@ -112,7 +112,8 @@ class DINO(MomentumPretextModel):
         self.teacher_temperature_warmup = teacher_temperature_warmup
         self.center_momentum = center_momentum
         self.head_initializer, self.head_batch_norm = head_initializer, bool(head_batch_norm)
-        self.freeze_last_layer_steps = _check_steps(freeze_last_layer_steps)
+        check_step_count(freeze_last_layer_steps, "freeze_last_layer_steps", minimum=0)
+        self.freeze_last_layer_steps = freeze_last_layer_steps
         self.head = DINOHead(
             output_dim,
             hidden_dim,
@@ -215,20 +216,10 @@ class DINO(MomentumPretextModel):
             "freeze_last_layer_steps": self.freeze_last_layer_steps,
         }
 
-    def fit(self, *args, callbacks=None, **kwargs):
-        """`MomentumPretextModel.fit`; freezes the last layer for the first epoch by default."""
-        callbacks = list(callbacks or [])
-        if self.freeze_last_layer_steps is None:
-            callbacks.append(_FreezeLastLayerForFirstEpoch())
-        return super().fit(*args, callbacks=callbacks, **kwargs)
-
-
-def _check_steps(steps):
-    if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 0):
-        raise ValueError(
-            f"`freeze_last_layer_steps` must be a non-negative integer or None; got {steps!r}."
-        )
-    return steps
+    def _fit_callbacks(self) -> list:
+        """`fit` freezes the last layer for the first epoch by default."""
+        freeze = [_FreezeLastLayerForFirstEpoch()] if self.freeze_last_layer_steps is None else []
+        return super()._fit_callbacks() + freeze
 
 
 class _FreezeLastLayerForFirstEpoch(keras.callbacks.Callback):

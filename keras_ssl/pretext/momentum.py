@@ -44,6 +44,18 @@ def cosine_schedule(step, total_steps, start: float, end: float):
     return end - (end - start) * (ops.cos(math.pi * progress) + 1.0) / 2.0
 
 
+def check_step_count(value, name: str, minimum: int) -> None:
+    """A number of steps: an integer >= `minimum` (0 or 1), or None.
+
+    Raises:
+        ValueError: naming the argument.
+    """
+    wrong_type = isinstance(value, bool) or not isinstance(value, int)
+    if value is not None and (wrong_type or value < minimum):
+        kind = "a positive" if minimum == 1 else "a non-negative"
+        raise ValueError(f"`{name}` must be {kind} integer or None; got {value!r}.")
+
+
 def _clone(module: keras.layers.Layer) -> keras.layers.Layer:
     """A fresh, unshared copy of a module's architecture (weights are copied on the first step).
 
@@ -116,12 +128,7 @@ class MomentumPretextModel(PretextModel):
         for name, value in (("momentum_start", momentum_start), ("momentum_end", momentum_end)):
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"`{name}` must be in [0, 1]; got {value!r}.")
-        if total_steps is not None and (
-            isinstance(total_steps, bool) or not isinstance(total_steps, int) or total_steps < 1
-        ):
-            raise ValueError(
-                f"`total_steps` must be a positive integer or None; got {total_steps!r}."
-            )
+        check_step_count(total_steps, "total_steps", minimum=1)
         self.momentum_start = float(momentum_start)
         self.momentum_end = float(momentum_end)
         self.total_steps = total_steps
@@ -204,12 +211,9 @@ class MomentumPretextModel(PretextModel):
         moved = [v for v in super().trainable_weights if id(v) in targets]
         return super().non_trainable_weights + moved
 
-    def fit(self, *args, callbacks=None, **kwargs):
-        """`PretextModel.fit`; sets `total_steps` from the run when it was not given."""
-        callbacks = list(callbacks or [])
-        if self.total_steps is None:
-            callbacks.append(_SetTotalSteps())
-        return super().fit(*args, callbacks=callbacks, **kwargs)
+    def _fit_callbacks(self) -> list:
+        """`fit` sets `total_steps` from the run when it was not given."""
+        return super()._fit_callbacks() + ([_SetTotalSteps()] if self.total_steps is None else [])
 
     def get_config(self):
         return {

@@ -70,7 +70,10 @@ def test_attributes_from_classes_against_a_direct_computation():
     expected = np.stack([(labels == 0) | (labels == 1), labels == 3], axis=1).astype(int)
     np.testing.assert_array_equal(result.labels, expected)
     assert result.class_names == ["first_two", "d"] and result.is_multi_label
-    with pytest.raises(ConfigError, match=r"`data.attributes.x` names classes \['z'\] that the"):
+    with pytest.raises(
+        ConfigError,
+        match=r"`data.attributes.x` names \['z'\], which the data lack; its classes are: a, b, c, d",
+    ):
         attributes_from_classes(imageset, {"x": ["a", "z"]})
 
 
