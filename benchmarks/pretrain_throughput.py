@@ -28,7 +28,7 @@ loss); the views cost `bare_2n / 2` jointly, `bare / 2` separately.
 `compile_seconds` is the first `fit` call of a configuration (tracing included).
 
 Scale-out: `--distribution mirrored` builds and trains everything under
-`keras_ssl.experiments.distribution.training_scope` (tf.distribute's MirroredStrategy,
+`keras_ssl.distribution.training_scope` (tf.distribute's MirroredStrategy,
 or JAX's DataParallel), the batch being global; `--logical-devices 2` first splits the
 CPU into two logical devices (TensorFlow), so that a 2-replica step can be measured on
 a machine without accelerators (JAX: `XLA_FLAGS=--xla_force_host_platform_device_count=2`);
@@ -55,7 +55,7 @@ import tensorflow as tf  # noqa: E402
 import keras_ssl  # noqa: E402
 from keras_ssl import augment, data, encoders, heads  # noqa: E402
 from keras_ssl.callbacks import StopOnNaN  # noqa: E402
-from keras_ssl.experiments.distribution import replica_count, training_scope  # noqa: E402
+from keras_ssl.distribution import replica_count, training_scope  # noqa: E402
 
 TARGET_RATIO = 0.45
 DEFAULT_VIEW_BATCHING = inspect.signature(keras_ssl.SimCLR).parameters["view_batching"].default

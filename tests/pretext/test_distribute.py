@@ -155,7 +155,7 @@ document = {
 }
 experiment = experiments.resolve(document)
 result = experiments.run(experiment, sys.argv[2], verbose=0, log=lambda line: None)
-from keras_ssl.experiments import distribution
+from keras_ssl import distribution
 print(json.dumps({"ran": result.ran, "replicas": distribution.replica_count("mirrored")}))
 """
 

@@ -24,7 +24,7 @@ import functools
 
 import keras
 
-from keras_ssl.experiments.checks import ConfigError
+from keras_ssl.config import ConfigError
 
 STRATEGIES = ("none", "mirrored", "multi_worker", "tpu")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
