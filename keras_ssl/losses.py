@@ -29,11 +29,27 @@ def _check_temperature(temperature: float, name: str = "temperature") -> float:
 
 
 def l2_normalize(x, axis: int = -1, epsilon: float = 1e-12):
-    """Scales `x` to unit L2 norm along `axis`; zero vectors stay zero, with zero gradient.
+    """Scales `x` to unit L2 norm along `axis`; zero vectors stay zero, with a finite gradient.
 
     `x / max(|x|, sqrt(epsilon))`. Not `keras.ops.normalize`: it clips the inverse norm
     after `rsqrt`, which is infinite for a zero vector, and under JAX its gradient there
-    is NaN; clipping the squared norm first keeps every backend's gradient finite.
+    is NaN; clipping the squared norm first keeps every backend's gradient finite. Every
+    normalisation in keras_ssl that a gradient flows through uses this one.
+
+    Args:
+        x: the tensor.
+        axis: the axis to normalise along.
+        epsilon: the smallest squared norm divided by; smaller norms are not scaled up
+            beyond `1 / sqrt(epsilon)`.
+
+    Returns:
+        `x` scaled to unit norm along `axis`, same shape and dtype.
+
+    Example:
+
+    >>> import numpy as np
+    >>> keras.ops.convert_to_numpy(l2_normalize(np.array([3.0, 4.0]))).round(4).tolist()
+    [0.6, 0.8]
     """
     return x * ops.rsqrt(ops.maximum(ops.sum(ops.square(x), axis=axis, keepdims=True), epsilon))
 
@@ -98,14 +114,33 @@ def contrastive_logits(z_a, z_b, temperature: float = 0.1, all_a=None, all_b=Non
     return logits, labels
 
 
-def nt_xent_per_view(z_a, z_b, temperature: float = 0.1):
-    """The NT-Xent loss of each of the 2N views, shape `(2N,)` (see `nt_xent`)."""
-    logits, labels = contrastive_logits(z_a, z_b, temperature)
-    return ops.sparse_categorical_crossentropy(labels, logits, from_logits=True)
+class _LossFunctionWrapper(keras.losses.Loss):
+    """A per-sample loss function with fixed keyword arguments, as a Keras `Loss`.
+
+    What `keras.losses.LossFunctionWrapper` does for Keras' own losses; Keras 3 does not
+    export it (it lives in the private `keras.src`), so this is the small part of it that
+    keras_ssl needs. Keras passes the targets first (`y_true`: no gradient flows to them)
+    and the predictions second (`y_pred`); the functions take the predictions first, then
+    the targets, so `y_true` is unpacked after `y_pred` when it is a tuple, as in
+    `InfoNCE()((key, queue), query)`. The keyword arguments are the config (and readable
+    as attributes, as Keras' `BinaryCrossentropy.from_logits`). Computes in float32.
+    """
+
+    def __init__(self, fn, reduction, name, **fn_kwargs):
+        super().__init__(name=name, reduction=reduction, dtype="float32")
+        self.fn, self._fn_kwargs = fn, fn_kwargs
+        vars(self).update(fn_kwargs)
+
+    def call(self, y_true, y_pred):
+        targets = tuple(y_true) if isinstance(y_true, (tuple, list)) else (y_true,)
+        return self.fn(y_pred, *targets, **self._fn_kwargs)
+
+    def get_config(self):
+        return {**super().get_config(), **self._fn_kwargs}
 
 
 def nt_xent(z_a, z_b, temperature: float = 0.1):
-    """Normalized temperature-scaled cross-entropy (NT-Xent), the SimCLR loss.
+    """Normalized temperature-scaled cross-entropy (NT-Xent), the SimCLR loss, per view.
 
     With the 2N views' embeddings `z`, cosine similarities
     `s(i, j) = z_i . z_j / (|z_i| |z_j|)` and `j(i)` the partner of view `i`
@@ -114,8 +149,9 @@ def nt_xent(z_a, z_b, temperature: float = 0.1):
         l(i) = -log( exp(s(i, j(i)) / tau) / sum_{k != i} exp(s(i, k) / tau) )
         L = 1 / (2N) * sum_i l(i)
 
-    Computed in float32 whatever the input dtype, with the self-similarity masked by
-    a finite penalty so that it is NaN-free for any temperature.
+    Returns every `l(i)`; their mean is `L` (`NTXent` takes it). Computed in float32
+    whatever the input dtype, with the self-similarity masked by a finite penalty so
+    that it is NaN-free for any temperature.
 
     Args:
         z_a: embeddings of the first views, shape `(N, D)`, N >= 2.
@@ -123,25 +159,28 @@ def nt_xent(z_a, z_b, temperature: float = 0.1):
         temperature: tau, > 0.
 
     Returns:
-        The scalar loss (float32).
+        The loss of each view, float32 of shape `(2N,)`: the first views, then the
+        second views.
 
     Example:
 
     >>> import numpy as np
     >>> z = np.random.normal(size=(8, 16)).astype("float32")
-    >>> float(nt_xent(z, z, temperature=0.5)) > 0
-    True
+    >>> per_view = nt_xent(z, z, temperature=0.5)
+    >>> tuple(per_view.shape), bool(float(keras.ops.mean(per_view)) > 0)
+    ((16,), True)
     """
-    return ops.mean(nt_xent_per_view(z_a, z_b, temperature))
+    logits, labels = contrastive_logits(z_a, z_b, temperature)
+    return ops.sparse_categorical_crossentropy(labels, logits, from_logits=True)
 
 
 @keras.saving.register_keras_serializable(package="keras_ssl")
-class NTXent(keras.losses.Loss):
-    """NT-Xent as a Keras `Loss`: `NTXent()(z_a, z_b)` returns `nt_xent(z_a, z_b)`.
+class NTXent(_LossFunctionWrapper):
+    """NT-Xent as a Keras `Loss`: `NTXent()(z_a, z_b)` is the mean of `nt_xent(z_a, z_b)`.
 
     The two arguments take the places of `y_true` and `y_pred`: the embeddings of the
     first and of the second views. Sample weights, if given, weight each of the 2N
-    views.
+    views, first views first.
 
     Args:
         temperature: tau, > 0.
@@ -154,19 +193,17 @@ class NTXent(keras.losses.Loss):
     >>> loss = NTXent(temperature=0.1)
     >>> z_a = np.random.normal(size=(4, 8)).astype("float32")
     >>> z_b = np.random.normal(size=(4, 8)).astype("float32")
-    >>> bool(abs(float(loss(z_a, z_b)) - float(nt_xent(z_a, z_b, 0.1))) < 1e-5)
+    >>> expected = keras.ops.mean(nt_xent(z_a, z_b, 0.1))
+    >>> bool(abs(float(loss(z_a, z_b)) - float(expected)) < 1e-5)
     True
     """
 
     def __init__(self, temperature: float = 0.1, reduction="sum_over_batch_size", name="nt_xent"):
-        super().__init__(name=name, reduction=reduction, dtype="float32")
-        self.temperature = _check_temperature(temperature)
+        super().__init__(nt_xent, reduction, name, temperature=_check_temperature(temperature))
 
     def call(self, y_true, y_pred):
-        return nt_xent_per_view(y_true, y_pred, self.temperature)
-
-    def get_config(self):
-        return {**super().get_config(), "temperature": self.temperature}
+        # The views are not targets: `y_true` holds the first ones, whose rows come first.
+        return nt_xent(y_true, y_pred, **self._fn_kwargs)
 
 
 def _normalized_pair(p, z, what: str):
@@ -186,22 +223,17 @@ def _normalized_pair(p, z, what: str):
     return p, z
 
 
-def _negative_cosine_per_pair(p, z):
-    p, z = _normalized_pair(p, z, "The negative cosine similarity")
-    return -ops.sum(p * z, axis=-1)
-
-
 def negative_cosine_similarity(p, z):
-    """SimSiam's negative cosine similarity, with a stop-gradient on the target `z`.
+    """SimSiam's negative cosine similarity of each pair, with a stop-gradient on `z`.
 
     For a prediction `p` and a target `z` (Chen & He 2021, "Exploring Simple Siamese
     Representation Learning", eq. 1 and the stop-gradient of eq. 3):
 
-        D(p, z) = -mean_n( p_n / |p_n| . stopgrad(z_n) / |z_n| )
+        D(p_n, z_n) = -p_n / |p_n| . stopgrad(z_n) / |z_n|
 
-    The method symmetrises it, `L = 0.5 * D(p1, z2) + 0.5 * D(p2, z1)`, by calling
-    this function twice; that is left to the caller. Computed in float32 whatever the
-    input dtype.
+    averaged over the batch by `NegativeCosineSimilarity`. The method symmetrises it,
+    `L = 0.5 * D(p1, z2) + 0.5 * D(p2, z1)`: `0.5 * symmetric(negative_cosine_similarity,
+    p, z)`. Computed in float32 whatever the input dtype.
 
     Args:
         p: predictor outputs, shape `(N, D)`; the gradient flows through `p`.
@@ -209,49 +241,122 @@ def negative_cosine_similarity(p, z):
             through `z`.
 
     Returns:
-        The scalar loss (float32), in `[-1, 1]`.
+        The loss of each pair, float32 of shape `(N,)`, in `[-1, 1]`.
 
     Example:
 
     >>> import numpy as np
     >>> p = np.random.normal(size=(4, 8)).astype("float32")
-    >>> round(float(negative_cosine_similarity(p, 2.0 * p)), 4)
-    -1.0
+    >>> keras.ops.convert_to_numpy(negative_cosine_similarity(p, 2 * p)).round(4).tolist()
+    [-1.0, -1.0, -1.0, -1.0]
     """
-    return ops.mean(_negative_cosine_per_pair(p, z))
+    p, z = _normalized_pair(p, z, "The negative cosine similarity")
+    return -ops.sum(p * z, axis=-1)
 
 
-def _normalized_mse_per_pair(p, z):
-    p, z = _normalized_pair(p, z, "The normalized MSE")
-    return ops.sum(ops.square(p - z), axis=-1)
+@keras.saving.register_keras_serializable(package="keras_ssl")
+class NegativeCosineSimilarity(_LossFunctionWrapper):
+    """SimSiam's loss as a Keras `Loss`: `NegativeCosineSimilarity()(z, p)` is the mean of
+    `negative_cosine_similarity(p, z)`.
+
+    Keras' order: the target `z` (no gradient) takes the place of `y_true`, the
+    prediction `p` that of `y_pred`. Sample weights, if given, weight each pair.
+
+    Args:
+        reduction: Keras loss reduction; the default averages over the pairs.
+        name: the loss name.
+
+    Example:
+
+    >>> import numpy as np
+    >>> p, z = np.random.normal(size=(2, 4, 8)).astype("float32")
+    >>> expected = keras.ops.mean(negative_cosine_similarity(p, z))
+    >>> bool(abs(float(NegativeCosineSimilarity()(z, p)) - float(expected)) < 1e-6)
+    True
+    """
+
+    def __init__(self, reduction="sum_over_batch_size", name="negative_cosine_similarity"):
+        super().__init__(negative_cosine_similarity, reduction, name)
 
 
 def normalized_mse(p, z):
-    """BYOL's mean squared error of L2-normalised vectors, with a stop-gradient on `z`.
+    """BYOL's squared error of L2-normalised vectors, per pair, with a stop-gradient on `z`.
 
     For the online network's prediction `p` and the target network's projection `z`
     (Grill et al. 2020, "Bootstrap Your Own Latent", eq. 2):
 
-        L = mean_n | p_n / |p_n| - stopgrad(z_n) / |z_n| |^2 = mean_n (2 - 2 cos(p_n, z_n))
+        L_n = | p_n / |p_n| - stopgrad(z_n) / |z_n| |^2 = 2 - 2 cos(p_n, z_n)
 
-    BYOL symmetrises it by swapping the two views; that is left to the caller.
-    Computed in float32 whatever the input dtype.
+    averaged over the batch by `NormalizedMSE`. BYOL symmetrises it by swapping the two
+    views, `L + L~`: `symmetric(normalized_mse, p, z)`. Computed in float32 whatever the
+    input dtype.
 
     Args:
         p: online predictions, shape `(N, D)`; the gradient flows through `p`.
         z: target projections, shape `(N, D)`; no gradient flows through `z`.
 
     Returns:
-        The scalar loss (float32), in `[0, 4]`.
+        The loss of each pair, float32 of shape `(N,)`, in `[0, 4]`.
 
     Example:
 
     >>> import numpy as np
     >>> p = np.random.normal(size=(4, 8)).astype("float32")
-    >>> round(float(normalized_mse(p, -p)), 4)
-    4.0
+    >>> keras.ops.convert_to_numpy(normalized_mse(p, -p)).round(4).tolist()
+    [4.0, 4.0, 4.0, 4.0]
     """
-    return ops.mean(_normalized_mse_per_pair(p, z))
+    p, z = _normalized_pair(p, z, "The normalized MSE")
+    return ops.sum(ops.square(p - z), axis=-1)
+
+
+@keras.saving.register_keras_serializable(package="keras_ssl")
+class NormalizedMSE(_LossFunctionWrapper):
+    """BYOL's loss as a Keras `Loss`: `NormalizedMSE()(z, p)` is the mean of
+    `normalized_mse(p, z)`.
+
+    Keras' order: the target projection `z` (no gradient) takes the place of `y_true`,
+    the prediction `p` that of `y_pred`. Sample weights, if given, weight each pair.
+
+    Args:
+        reduction: Keras loss reduction; the default averages over the pairs.
+        name: the loss name.
+
+    Example:
+
+    >>> import numpy as np
+    >>> p, z = np.random.normal(size=(2, 4, 8)).astype("float32")
+    >>> expected = keras.ops.mean(normalized_mse(p, z))
+    >>> bool(abs(float(NormalizedMSE()(z, p)) - float(expected)) < 1e-6)
+    True
+    """
+
+    def __init__(self, reduction="sum_over_batch_size", name="normalized_mse"):
+        super().__init__(normalized_mse, reduction, name)
+
+
+def symmetric(loss, p, z):
+    """`loss(p1, z2) + loss(p2, z1)`: each view's prediction against the other view's target.
+
+    SimSiam (Chen & He 2021, eq. 2) halves it, `L = D(p1, z2) / 2 + D(p2, z1) / 2`; BYOL
+    (Grill et al. 2020, §3.1) sums the loss and its view-swapped twin, `L + L~`.
+
+    Args:
+        loss: a per-pair loss `loss(p, z)` with the stop-gradient on `z`, such as
+            `negative_cosine_similarity` or `normalized_mse`.
+        p: the predictions of the two views, shape `(2, N, D)` (or a pair of `(N, D)`).
+        z: the targets of the two views, in the same form.
+
+    Returns:
+        The symmetrised loss of each image, shape `(N,)`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> p = z = np.random.normal(size=(2, 4, 8)).astype("float32")
+    >>> tuple(symmetric(negative_cosine_similarity, p, z).shape)
+    (4,)
+    """
+    return loss(p[0], z[1]) + loss(p[1], z[0])
 
 
 def info_nce_logits(query, key, queue, temperature: float = 0.2):
@@ -294,13 +399,8 @@ def info_nce_logits(query, key, queue, temperature: float = 0.2):
     return logits, labels
 
 
-def _info_nce_per_query(query, key, queue, temperature):
-    logits, labels = info_nce_logits(query, key, queue, temperature)
-    return ops.sparse_categorical_crossentropy(labels, logits, from_logits=True)
-
-
 def info_nce(query, key, queue, temperature: float = 0.2):
-    """InfoNCE with a queue of negatives, the MoCo loss.
+    """InfoNCE with a queue of negatives, the MoCo loss, per query.
 
     With L2-normalised query `q`, its positive key `k+` from the momentum encoder and
     the K queued keys `k_i` (He et al. 2020, "Momentum Contrast", eq. 1; MoCo v2,
@@ -308,8 +408,9 @@ def info_nce(query, key, queue, temperature: float = 0.2):
 
         L_q = -log( exp(q . k+ / T) / (exp(q . k+ / T) + sum_i exp(q . k_i / T)) )
 
-    averaged over the batch. Keys and queue get no gradient. Computed in float32
-    whatever the input dtype. `info_nce_logits` gives the logits for accuracy metrics.
+    averaged over the batch by `InfoNCE`. Keys and queue get no gradient. Computed in
+    float32 whatever the input dtype. `info_nce_logits` gives the logits for accuracy
+    metrics.
 
     Args:
         query: the query encoder's embeddings, shape `(N, D)`.
@@ -318,45 +419,45 @@ def info_nce(query, key, queue, temperature: float = 0.2):
         temperature: T, > 0.
 
     Returns:
-        The scalar loss (float32).
+        The loss of each query, float32 of shape `(N,)`.
 
     Example:
 
     >>> import numpy as np
     >>> q = np.eye(4, dtype="float32")[:2]
     >>> queue = np.eye(4, dtype="float32")[2:]
-    >>> float(info_nce(q, q, queue, temperature=0.01)) < 1e-6
+    >>> bool(float(keras.ops.max(info_nce(q, q, queue, temperature=0.01))) < 1e-6)
     True
     """
-    return ops.mean(_info_nce_per_query(query, key, queue, temperature))
+    logits, labels = info_nce_logits(query, key, queue, temperature)
+    return ops.sparse_categorical_crossentropy(labels, logits, from_logits=True)
 
 
-def _dino_per_sample(student_outputs, teacher_outputs, center, student_temp, teacher_temp):
-    student_temp = _check_temperature(student_temp, "student_temperature")
-    teacher_temp = _check_temperature(teacher_temp, "teacher_temperature")
-    student_outputs, teacher_outputs = list(student_outputs), list(teacher_outputs)
-    if not teacher_outputs or len(student_outputs) < max(len(teacher_outputs), 2):
-        raise ValueError(
-            "DINO expects the teachers' outputs of the global views and the students' "
-            "outputs of all views, global views first, with at least 2 views; got "
-            f"{len(teacher_outputs)} teacher and {len(student_outputs)} student outputs."
-        )
-    center = ops.stop_gradient(ops.cast(center, "float32"))
-    # Centering and sharpening (Caron et al. 2021, Sec. 3.1): the teacher is a target.
-    teacher_probs = [
-        ops.softmax((ops.stop_gradient(ops.cast(t, "float32")) - center) / teacher_temp, axis=-1)
-        for t in teacher_outputs
-    ]
-    student_log_probs = [
-        ops.log_softmax(ops.cast(s, "float32") / student_temp, axis=-1) for s in student_outputs
-    ]
-    terms = [
-        -ops.sum(probs * log_probs, axis=-1)
-        for i, probs in enumerate(teacher_probs)
-        for j, log_probs in enumerate(student_log_probs)
-        if i != j  # a view is not asked to predict itself
-    ]
-    return ops.mean(ops.stack(terms), axis=0)
+@keras.saving.register_keras_serializable(package="keras_ssl")
+class InfoNCE(_LossFunctionWrapper):
+    """MoCo's loss as a Keras `Loss`: `InfoNCE()((key, queue), query)` is the mean of
+    `info_nce(query, key, queue)`.
+
+    The targets, which get no gradient, take the place of `y_true` as a `(key, queue)`
+    pair; the queries take that of `y_pred`. Sample weights, if given, weight each query.
+
+    Args:
+        temperature: T, > 0 (MoCo v2 uses 0.2).
+        reduction: Keras loss reduction; the default averages over the queries.
+        name: the loss name.
+
+    Example:
+
+    >>> import numpy as np
+    >>> q, k = np.random.normal(size=(2, 4, 8)).astype("float32")
+    >>> queue = np.random.normal(size=(16, 8)).astype("float32")
+    >>> expected = keras.ops.mean(info_nce(q, k, queue, 0.2))
+    >>> bool(abs(float(InfoNCE(0.2)((k, queue), q)) - float(expected)) < 1e-5)
+    True
+    """
+
+    def __init__(self, temperature: float = 0.2, reduction="sum_over_batch_size", name="info_nce"):
+        super().__init__(info_nce, reduction, name, temperature=_check_temperature(temperature))
 
 
 def dino_loss(
@@ -366,7 +467,7 @@ def dino_loss(
     student_temperature: float = 0.1,
     teacher_temperature: float = 0.04,
 ):
-    """The DINO self-distillation loss over multi-crop views.
+    """The DINO self-distillation loss over multi-crop views, per image.
 
     With teacher probabilities `P_t = softmax((g_t(x) - c) / tau_t)` (centered by `c`,
     sharpened by a low `tau_t`, no gradient) and student probabilities
@@ -378,7 +479,8 @@ def dino_loss(
 
     where `i` runs over the global views seen by the teacher and `j` over all views
     seen by the student, global views first, so that pair `(i, i)` is the same view.
-    Computed in float32 whatever the input dtype; update `c` with
+    Returns the mean over pairs for each image `n`; `DINOLoss` averages it over the
+    batch. Computed in float32 whatever the input dtype; update `c` with
     `dino_center_update`.
 
     Args:
@@ -391,7 +493,7 @@ def dino_loss(
         teacher_temperature: tau_t, > 0.
 
     Returns:
-        The scalar loss (float32).
+        The loss of each image, float32 of shape `(N,)`.
 
     Example:
 
@@ -399,14 +501,81 @@ def dino_loss(
     >>> # A uniform student costs log(K) whatever the teacher predicts.
     >>> teacher = [np.random.normal(size=(2, 8)).astype("float32") for _ in range(2)]
     >>> student = [np.zeros((2, 8), "float32")] * 4
-    >>> round(float(dino_loss(student, teacher, np.zeros(8, "float32"))), 4)
-    2.0794
+    >>> per_image = dino_loss(student, teacher, np.zeros(8, "float32"))
+    >>> [round(float(v), 4) for v in keras.ops.convert_to_numpy(per_image)]
+    [2.0794, 2.0794]
     """
-    return ops.mean(
-        _dino_per_sample(
-            student_outputs, teacher_outputs, center, student_temperature, teacher_temperature
+    student_temperature = _check_temperature(student_temperature, "student_temperature")
+    teacher_temperature = _check_temperature(teacher_temperature, "teacher_temperature")
+    student_outputs, teacher_outputs = list(student_outputs), list(teacher_outputs)
+    if not teacher_outputs or len(student_outputs) < max(len(teacher_outputs), 2):
+        raise ValueError(
+            "DINO expects the teachers' outputs of the global views and the students' "
+            "outputs of all views, global views first, with at least 2 views; got "
+            f"{len(teacher_outputs)} teacher and {len(student_outputs)} student outputs."
         )
-    )
+    center = ops.stop_gradient(ops.cast(center, "float32"))
+    # Centering and sharpening (Caron et al. 2021, Sec. 3.1): the teacher is a target.
+    teacher_probs = [
+        ops.softmax(
+            (ops.stop_gradient(ops.cast(t, "float32")) - center) / teacher_temperature, axis=-1
+        )
+        for t in teacher_outputs
+    ]
+    student_log_probs = [
+        ops.log_softmax(ops.cast(s, "float32") / student_temperature, axis=-1)
+        for s in student_outputs
+    ]
+    terms = [
+        -ops.sum(probs * log_probs, axis=-1)
+        for i, probs in enumerate(teacher_probs)
+        for j, log_probs in enumerate(student_log_probs)
+        if i != j  # a view is not asked to predict itself
+    ]
+    return ops.mean(ops.stack(terms), axis=0)
+
+
+@keras.saving.register_keras_serializable(package="keras_ssl")
+class DINOLoss(_LossFunctionWrapper):
+    """DINO's loss as a Keras `Loss`: `DINOLoss()((teacher_outputs, center), student_outputs)`
+    is the mean of `dino_loss(student_outputs, teacher_outputs, center)`.
+
+    The teacher side, which gets no gradient, takes the place of `y_true` as a
+    `(teacher_outputs, center)` pair; the list of student outputs that of `y_pred`.
+    The center is not state of the loss: keep it in the model and update it with
+    `dino_center_update`. Sample weights, if given, weight each image.
+
+    Args:
+        student_temperature: tau_s, > 0.
+        teacher_temperature: tau_t, > 0.
+        reduction: Keras loss reduction; the default averages over the images.
+        name: the loss name.
+
+    Example:
+
+    >>> import numpy as np
+    >>> teacher = [np.random.normal(size=(2, 8)).astype("float32") for _ in range(2)]
+    >>> student = [np.random.normal(size=(2, 8)).astype("float32") for _ in range(3)]
+    >>> center = np.zeros(8, "float32")
+    >>> expected = keras.ops.mean(dino_loss(student, teacher, center))
+    >>> bool(abs(float(DINOLoss()((teacher, center), student)) - float(expected)) < 1e-5)
+    True
+    """
+
+    def __init__(
+        self,
+        student_temperature: float = 0.1,
+        teacher_temperature: float = 0.04,
+        reduction="sum_over_batch_size",
+        name="dino_loss",
+    ):
+        super().__init__(
+            dino_loss,
+            reduction,
+            name,
+            student_temperature=_check_temperature(student_temperature, "student_temperature"),
+            teacher_temperature=_check_temperature(teacher_temperature, "teacher_temperature"),
+        )
 
 
 def dino_center_update(center, teacher_outputs, momentum: float = 0.9):
@@ -441,143 +610,3 @@ def dino_center_update(center, teacher_outputs, momentum: float = 0.9):
     batch_center = ops.mean(ops.stop_gradient(teacher), axis=0)
     center = ops.stop_gradient(ops.cast(center, "float32"))
     return momentum * center + (1.0 - momentum) * batch_center
-
-
-@keras.saving.register_keras_serializable(package="keras_ssl")
-class NegativeCosineSimilarity(keras.losses.Loss):
-    """SimSiam's loss as a Keras `Loss`: `NegativeCosineSimilarity()(z, p)` returns
-    `negative_cosine_similarity(p, z)`.
-
-    Keras' order: the target `z` (no gradient) takes the place of `y_true`, the
-    prediction `p` that of `y_pred`. Sample weights, if given, weight each pair.
-
-    Args:
-        reduction: Keras loss reduction; the default averages over the pairs.
-        name: the loss name.
-
-    Example:
-
-    >>> import numpy as np
-    >>> p, z = np.random.normal(size=(2, 4, 8)).astype("float32")
-    >>> loss = NegativeCosineSimilarity()
-    >>> bool(abs(float(loss(z, p)) - float(negative_cosine_similarity(p, z))) < 1e-6)
-    True
-    """
-
-    def __init__(self, reduction="sum_over_batch_size", name="negative_cosine_similarity"):
-        super().__init__(name=name, reduction=reduction, dtype="float32")
-
-    def call(self, y_true, y_pred):
-        return _negative_cosine_per_pair(y_pred, y_true)
-
-
-@keras.saving.register_keras_serializable(package="keras_ssl")
-class NormalizedMSE(keras.losses.Loss):
-    """BYOL's loss as a Keras `Loss`: `NormalizedMSE()(z, p)` returns `normalized_mse(p, z)`.
-
-    Keras' order: the target projection `z` (no gradient) takes the place of `y_true`,
-    the prediction `p` that of `y_pred`. Sample weights, if given, weight each pair.
-
-    Args:
-        reduction: Keras loss reduction; the default averages over the pairs.
-        name: the loss name.
-
-    Example:
-
-    >>> import numpy as np
-    >>> p, z = np.random.normal(size=(2, 4, 8)).astype("float32")
-    >>> bool(abs(float(NormalizedMSE()(z, p)) - float(normalized_mse(p, z))) < 1e-6)
-    True
-    """
-
-    def __init__(self, reduction="sum_over_batch_size", name="normalized_mse"):
-        super().__init__(name=name, reduction=reduction, dtype="float32")
-
-    def call(self, y_true, y_pred):
-        return _normalized_mse_per_pair(y_pred, y_true)
-
-
-@keras.saving.register_keras_serializable(package="keras_ssl")
-class InfoNCE(keras.losses.Loss):
-    """MoCo's loss as a Keras `Loss`: `InfoNCE()((key, queue), query)` returns
-    `info_nce(query, key, queue)`.
-
-    The targets, which get no gradient, take the place of `y_true` as a `(key, queue)`
-    pair; the queries take that of `y_pred`. Sample weights, if given, weight each query.
-
-    Args:
-        temperature: T, > 0 (MoCo v2 uses 0.2).
-        reduction: Keras loss reduction; the default averages over the queries.
-        name: the loss name.
-
-    Example:
-
-    >>> import numpy as np
-    >>> q, k = np.random.normal(size=(2, 4, 8)).astype("float32")
-    >>> queue = np.random.normal(size=(16, 8)).astype("float32")
-    >>> bool(abs(float(InfoNCE(0.2)((k, queue), q)) - float(info_nce(q, k, queue, 0.2))) < 1e-5)
-    True
-    """
-
-    def __init__(self, temperature: float = 0.2, reduction="sum_over_batch_size", name="info_nce"):
-        super().__init__(name=name, reduction=reduction, dtype="float32")
-        self.temperature = _check_temperature(temperature)
-
-    def call(self, y_true, y_pred):
-        key, queue = y_true
-        return _info_nce_per_query(y_pred, key, queue, self.temperature)
-
-    def get_config(self):
-        return {**super().get_config(), "temperature": self.temperature}
-
-
-@keras.saving.register_keras_serializable(package="keras_ssl")
-class DINOLoss(keras.losses.Loss):
-    """DINO's loss as a Keras `Loss`: `DINOLoss()((teacher_outputs, center), student_outputs)`
-    returns `dino_loss(student_outputs, teacher_outputs, center)`.
-
-    The teacher side, which gets no gradient, takes the place of `y_true` as a
-    `(teacher_outputs, center)` pair; the list of student outputs that of `y_pred`.
-    The center is not state of the loss: keep it in the model and update it with
-    `dino_center_update`. Sample weights, if given, weight each image.
-
-    Args:
-        student_temperature: tau_s, > 0.
-        teacher_temperature: tau_t, > 0.
-        reduction: Keras loss reduction; the default averages over the images.
-        name: the loss name.
-
-    Example:
-
-    >>> import numpy as np
-    >>> teacher = [np.random.normal(size=(2, 8)).astype("float32") for _ in range(2)]
-    >>> student = [np.random.normal(size=(2, 8)).astype("float32") for _ in range(3)]
-    >>> center = np.zeros(8, "float32")
-    >>> value = DINOLoss()((teacher, center), student)
-    >>> bool(abs(float(value) - float(dino_loss(student, teacher, center))) < 1e-5)
-    True
-    """
-
-    def __init__(
-        self,
-        student_temperature: float = 0.1,
-        teacher_temperature: float = 0.04,
-        reduction="sum_over_batch_size",
-        name="dino_loss",
-    ):
-        super().__init__(name=name, reduction=reduction, dtype="float32")
-        self.student_temperature = _check_temperature(student_temperature, "student_temperature")
-        self.teacher_temperature = _check_temperature(teacher_temperature, "teacher_temperature")
-
-    def call(self, y_true, y_pred):
-        teacher_outputs, center = y_true
-        return _dino_per_sample(
-            y_pred, teacher_outputs, center, self.student_temperature, self.teacher_temperature
-        )
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "student_temperature": self.student_temperature,
-            "teacher_temperature": self.teacher_temperature,
-        }

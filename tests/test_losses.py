@@ -25,7 +25,13 @@ from keras_ssl.losses import (
     negative_cosine_similarity,
     normalized_mse,
     nt_xent,
+    symmetric,
 )
+
+
+def _mean(per_sample):
+    """The batch mean of a per-sample loss, as the loss classes' default reduction gives."""
+    return float(np.mean(ops.convert_to_numpy(per_sample)))
 
 
 def reference_nt_xent(z_a, z_b, temperature):
@@ -48,20 +54,20 @@ def test_nt_xent_matches_numpy_algorithm(n, dim, temperature):
     z_a = rng.normal(size=(n, dim)).astype("float32")
     z_b = (z_a + 0.5 * rng.normal(size=(n, dim))).astype("float32")
     expected = reference_nt_xent(z_a, z_b, temperature)
-    np.testing.assert_allclose(float(nt_xent(z_a, z_b, temperature)), expected, rtol=1e-4)
+    np.testing.assert_allclose(_mean(nt_xent(z_a, z_b, temperature)), expected, rtol=1e-4)
 
 
 def test_identical_embeddings_give_log_2n_minus_1():
     n = 16
     z = np.ones((n, 8), "float32")
-    np.testing.assert_allclose(float(nt_xent(z, z, 0.1)), np.log(2 * n - 1), rtol=1e-5)
+    np.testing.assert_allclose(_mean(nt_xent(z, z, 0.1)), np.log(2 * n - 1), rtol=1e-5)
 
 
 def test_loss_class_equals_function_and_keeps_config():
     rng = np.random.default_rng(0)
     z_a, z_b = rng.normal(size=(2, 6, 4)).astype("float32")
     loss = NTXent(temperature=0.3)
-    np.testing.assert_allclose(float(loss(z_a, z_b)), float(nt_xent(z_a, z_b, 0.3)), rtol=1e-6)
+    np.testing.assert_allclose(float(loss(z_a, z_b)), _mean(nt_xent(z_a, z_b, 0.3)), rtol=1e-6)
     assert NTXent.from_config(loss.get_config()).temperature == 0.3
 
 
@@ -69,7 +75,7 @@ def test_no_nan_for_large_logits_and_half_precision():
     rng = np.random.default_rng(1)
     z_a = (1e4 * rng.normal(size=(8, 16))).astype("float16")
     z_b = z_a.copy()
-    loss = nt_xent(z_a, z_b, temperature=1e-3)
+    loss = ops.mean(nt_xent(z_a, z_b, temperature=1e-3))
     assert np.isfinite(float(loss))
     assert ops.convert_to_numpy(loss).dtype == np.float32
     # Identical partners at a tiny temperature: the partner dominates, loss ~ 0.
@@ -107,7 +113,7 @@ def test_mismatched_shapes_are_rejected():
 def test_numpy_temperature_is_accepted():
     z = np.random.default_rng(0).normal(size=(4, 3)).astype("float32")
     np.testing.assert_allclose(
-        float(nt_xent(z, z, np.float32(0.5))), float(nt_xent(z, z, 0.5)), rtol=1e-6
+        _mean(nt_xent(z, z, np.float32(0.5))), _mean(nt_xent(z, z, 0.5)), rtol=1e-6
     )
 
 
@@ -115,6 +121,23 @@ def test_l2_normalize_matches_numpy_and_keeps_zero_vectors():
     x = np.array([[3.0, 4.0], [0.0, 0.0], [1e-7, 0.0]], "float32")
     expected = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-6)  # sqrt(epsilon)
     np.testing.assert_allclose(ops.convert_to_numpy(l2_normalize(x)), expected, rtol=1e-6)
+
+
+def test_l2_normalize_gradient_is_finite_at_a_zero_vector():
+    x = keras.Variable(np.zeros((2, 3), "float32"))
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        with tf.GradientTape() as tape:
+            value = ops.sum(l2_normalize(x) * np.arange(3.0, dtype="float32"))
+        gradient = tape.gradient(value, x).numpy()
+    elif keras.backend.backend() == "jax":
+        import jax
+
+        gradient = jax.grad(lambda v: (l2_normalize(v) * np.arange(3.0)).sum())(x.value)
+    else:
+        pytest.skip("the gradient is checked under TensorFlow and JAX")
+    assert np.all(np.isfinite(gradient))
 
 
 # The reason `l2_normalize` is not `keras.ops.normalize`: a zero embedding (a dead
@@ -127,13 +150,14 @@ losses = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(losses)  # the module alone: no TensorFlow import
 z = np.random.default_rng(0).normal(size=(4, 3)).astype("float32")
 z[1] = 0.0
-grad = jax.grad(lambda z: losses.nt_xent(z, z[::-1] + 1.0, 0.5))(z)
-print(bool(np.isfinite(grad).all()))
+grad = jax.grad(lambda z: losses.nt_xent(z, z[::-1] + 1.0, 0.5).mean())(z)
+unit = jax.grad(lambda x: (losses.l2_normalize(x) * np.arange(3.0)).sum())(np.zeros((2, 3)))
+print(bool(np.isfinite(grad).all() and np.isfinite(unit).all()))
 """
 
 
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
-def test_nt_xent_gradient_is_finite_for_a_zero_embedding_under_jax():
+def test_nt_xent_and_l2_normalize_gradients_are_finite_at_a_zero_vector_under_jax():
     env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
     done = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(_ZERO_VECTOR_GRADIENT), losses.__file__],
@@ -201,18 +225,18 @@ def _pair(seed, n=6, dim=5, dtype="float32"):
 def test_negative_cosine_and_normalized_mse_match_numpy(seed):
     p, z = _pair(seed)
     np.testing.assert_allclose(
-        float(negative_cosine_similarity(p, z)), reference_simsiam(p, z), rtol=1e-5
+        _mean(negative_cosine_similarity(p, z)), reference_simsiam(p, z), rtol=1e-5
     )
-    np.testing.assert_allclose(float(normalized_mse(p, z)), reference_byol(p, z), rtol=1e-5)
+    np.testing.assert_allclose(_mean(normalized_mse(p, z)), reference_byol(p, z), rtol=1e-5)
 
 
 def test_negative_cosine_and_normalized_mse_degenerate_cases():
     p = np.array([[1.0, 0.0], [0.0, 3.0]], "float32")
     orthogonal = np.array([[0.0, 2.0], [5.0, 0.0]], "float32")
-    np.testing.assert_allclose(float(negative_cosine_similarity(p, 2 * p)), -1.0, atol=1e-6)
-    np.testing.assert_allclose(float(normalized_mse(p, 2 * p)), 0.0, atol=1e-6)
-    np.testing.assert_allclose(float(negative_cosine_similarity(p, orthogonal)), 0.0, atol=1e-6)
-    np.testing.assert_allclose(float(normalized_mse(p, orthogonal)), 2.0, atol=1e-6)
+    np.testing.assert_allclose(_mean(negative_cosine_similarity(p, 2 * p)), -1.0, atol=1e-6)
+    np.testing.assert_allclose(_mean(normalized_mse(p, 2 * p)), 0.0, atol=1e-6)
+    np.testing.assert_allclose(_mean(negative_cosine_similarity(p, orthogonal)), 0.0, atol=1e-6)
+    np.testing.assert_allclose(_mean(normalized_mse(p, orthogonal)), 2.0, atol=1e-6)
 
 
 @pytest.mark.parametrize("temperature", [0.07, 0.2, 1.0])
@@ -220,7 +244,7 @@ def test_info_nce_matches_numpy(temperature):
     query, key = _pair(2, n=4, dim=8)
     queue = np.random.default_rng(3).normal(size=(10, 8)).astype("float32")
     expected = reference_info_nce(query, key, queue, temperature)
-    np.testing.assert_allclose(float(info_nce(query, key, queue, temperature)), expected, rtol=1e-5)
+    np.testing.assert_allclose(_mean(info_nce(query, key, queue, temperature)), expected, rtol=1e-5)
 
 
 def test_info_nce_logits_put_the_positive_first():
@@ -237,7 +261,7 @@ def test_info_nce_logits_put_the_positive_first():
 def test_info_nce_is_near_zero_when_the_positive_dominates():
     eye = np.eye(6, dtype="float32")
     query, queue = eye[:2], eye[2:]  # negatives orthogonal to every query
-    assert float(info_nce(query, 3.0 * query, queue, temperature=0.02)) < 1e-6
+    assert _mean(info_nce(query, 3.0 * query, queue, temperature=0.02)) < 1e-6
 
 
 @pytest.mark.parametrize("num_local", [0, 3])
@@ -247,7 +271,7 @@ def test_dino_loss_matches_numpy(num_local):
     student = [rng.normal(size=(4, 6)).astype("float32") for _ in range(2 + num_local)]
     center = rng.normal(size=(6,)).astype("float32")
     expected = reference_dino(student, teacher, center, 0.1, 0.04)
-    np.testing.assert_allclose(float(dino_loss(student, teacher, center)), expected, rtol=1e-5)
+    np.testing.assert_allclose(_mean(dino_loss(student, teacher, center)), expected, rtol=1e-5)
 
 
 def test_dino_loss_centers_and_sharpens_the_teacher():
@@ -258,7 +282,7 @@ def test_dino_loss_centers_and_sharpens_the_teacher():
     center = np.array([1.0, 1.0], "float32")
     loss = dino_loss(student, teacher, center, student_temperature=1.0, teacher_temperature=0.5)
     expected = -(np.log(0.25) / 3 + 2 * np.log(0.75) / 3)
-    np.testing.assert_allclose(float(loss), expected, rtol=1e-5)
+    np.testing.assert_allclose(_mean(loss), expected, rtol=1e-5)
 
 
 def test_dino_loss_is_log_k_for_uniform_distributions():
@@ -270,11 +294,11 @@ def test_dino_loss_is_log_k_for_uniform_distributions():
     center = np.zeros(k, "float32")
     for teacher in (uniform_teacher, random_teacher):
         np.testing.assert_allclose(
-            float(dino_loss(uniform_student, teacher, center)), np.log(k), rtol=1e-5
+            _mean(dino_loss(uniform_student, teacher, center)), np.log(k), rtol=1e-5
         )
     # A uniform teacher with a non-uniform student costs more than log K (Jensen).
     student = [rng.normal(size=(3, k)).astype("float32") for _ in range(4)]
-    assert float(dino_loss(student, uniform_teacher, center)) > np.log(k)
+    assert _mean(dino_loss(student, uniform_teacher, center)) > np.log(k)
 
 
 def test_dino_center_update_is_an_ema_of_the_teacher_batch_mean():
@@ -306,14 +330,14 @@ def test_new_losses_are_finite_float32_for_large_logits_and_half_precision(dtype
     for name, loss in _all_new_losses(dtype, scale).items():
         value = ops.convert_to_numpy(loss())
         assert value.dtype == np.float32, name
-        assert np.isfinite(value), name
+        assert np.all(np.isfinite(value)), name
 
 
 def test_bfloat16_inputs_are_accepted():
     p, z = _pair(9)
     p, z = ops.cast(p, "bfloat16"), ops.cast(z, "bfloat16")
-    assert np.isfinite(float(negative_cosine_similarity(p, z)))
-    assert np.isfinite(float(dino_loss([p, z], [z, p], ops.zeros((5,)))))
+    assert np.isfinite(_mean(negative_cosine_similarity(p, z)))
+    assert np.isfinite(_mean(dino_loss([p, z], [z, p], ops.zeros((5,)))))
 
 
 @pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="uses tf.GradientTape")
@@ -371,7 +395,41 @@ def test_loss_classes_equal_functions_and_round_trip_config():
         ):
             assert type(restored) is type(loss)
             assert restored.get_config() == loss.get_config()
-            np.testing.assert_allclose(float(restored(y_true, y_pred)), float(expected), rtol=1e-6)
+            np.testing.assert_allclose(float(restored(y_true, y_pred)), _mean(expected), rtol=1e-6)
+
+
+@pytest.mark.parametrize("reduction", [None, "sum"])
+def test_loss_classes_reduce_the_per_sample_functions(reduction):
+    p, z = _pair(13, n=4, dim=6)
+    cases = [
+        (NTXent(0.2, reduction=reduction), (p, z), nt_xent(p, z, 0.2)),  # first views first
+        (NegativeCosineSimilarity(reduction=reduction), (z, p), negative_cosine_similarity(p, z)),
+    ]
+    for loss, (y_true, y_pred), per_sample in cases:
+        per_sample = ops.convert_to_numpy(per_sample)
+        expected = per_sample if reduction is None else per_sample.sum()
+        np.testing.assert_allclose(ops.convert_to_numpy(loss(y_true, y_pred)), expected, rtol=1e-6)
+
+
+def test_per_sample_shapes_and_the_symmetric_loss():
+    p, z = np.stack(_pair(14, n=5, dim=6)), np.stack(_pair(15, n=5, dim=6))
+    queue = np.random.default_rng(16).normal(size=(7, 6)).astype("float32")
+    shapes = {
+        "nt_xent": nt_xent(p[0], z[0]).shape,
+        "simsiam": negative_cosine_similarity(p[0], z[0]).shape,
+        "byol": normalized_mse(p[0], z[0]).shape,
+        "moco": info_nce(p[0], z[0], queue).shape,
+        "dino": dino_loss(list(p), list(z), np.zeros(6, "float32")).shape,
+    }
+    assert {name: tuple(shape) for name, shape in shapes.items()} == {
+        "nt_xent": (10,), "simsiam": (5,), "byol": (5,), "moco": (5,), "dino": (5,),
+    }  # fmt: skip
+    for loss, reference in (
+        (negative_cosine_similarity, reference_simsiam),
+        (normalized_mse, reference_byol),
+    ):
+        expected = reference(p[0], z[1]) + reference(p[1], z[0])
+        np.testing.assert_allclose(_mean(symmetric(loss, p, z)), expected, rtol=1e-5)
 
 
 def test_new_losses_reject_bad_arguments():

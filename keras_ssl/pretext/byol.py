@@ -7,7 +7,7 @@ from keras import ops
 
 from keras_ssl.augment import byol_views
 from keras_ssl.heads import byol_predictor, byol_projector
-from keras_ssl.losses import normalized_mse
+from keras_ssl.losses import normalized_mse, symmetric
 from keras_ssl.pretext.base import augmented_views, encoder_image_size, resolve_augment
 from keras_ssl.pretext.momentum import MomentumPretextModel
 from keras_ssl.pretext.registry import register
@@ -22,8 +22,8 @@ class BYOL(MomentumPretextModel):
     views, the projection a target network (an exponential moving average of the
     online encoder and projector, `MomentumPretextModel`) gives to the other view;
     the loss is the symmetric normalised MSE `‖p̄₁ − z̄′₂‖² + ‖p̄₂ − z̄′₁‖²` (Grill et
-    al. 2020, eq. 2; `keras_ssl.losses.normalized_mse`), each term a mean over the
-    batch. The target momentum rises from 0.996 to 1 on a cosine over training
+    al. 2020, eq. 2; `keras_ssl.losses.symmetric` of `normalized_mse`), each term a mean
+    over the batch. The target momentum rises from 0.996 to 1 on a cosine over training
     (their §3.2). Defaults are the paper's: projector and predictor 4096 → 256, the
     two asymmetric views of their Table 6 (`keras_ssl.augment.byol_views`).
     Metrics: `loss` (0 at best, 8 at worst: two terms of at most 4) and
@@ -90,7 +90,7 @@ class BYOL(MomentumPretextModel):
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         p, z = y_pred["p"], y_pred["z"]
-        loss = normalized_mse(p[0], z[1]) + normalized_mse(p[1], z[0])
+        loss = ops.mean(symmetric(normalized_mse, p, z))
         self.update_collapse_monitor(p[0])
         return self._finish_loss(loss)
 

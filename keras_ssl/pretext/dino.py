@@ -187,10 +187,8 @@ class DINO(MomentumPretextModel):
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         student = [y_pred["student"][i] for i in range(y_pred["student"].shape[0])]
         teacher = [y_pred["teacher"][0], y_pred["teacher"][1]]
-        loss = dino_loss(
-            student, teacher, self.center, self.student_temperature,
-            self.current_teacher_temperature(),
-        )  # fmt: skip
+        temperatures = (self.student_temperature, self.current_teacher_temperature())
+        loss = ops.mean(dino_loss(student, teacher, self.center, *temperatures))
         if training:
             # The mean over every replica's images, so that the centre stays the same on all.
             every = [replicas.gather(t)[0] for t in teacher]

@@ -6,7 +6,7 @@ import keras
 from keras import ops
 
 from keras_ssl.heads import simsiam_predictor, simsiam_projector
-from keras_ssl.losses import negative_cosine_similarity
+from keras_ssl.losses import negative_cosine_similarity, symmetric
 from keras_ssl.pretext.base import PretextModel, encoder_image_size, resolve_augment
 from keras_ssl.pretext.registry import register
 
@@ -19,10 +19,10 @@ class SimSiam(PretextModel):
     Each step makes two augmented views of every image on the device, encodes and
     projects both (`z1`, `z2`), predicts with a bottleneck MLP (`p1`, `p2`), and
     minimises the symmetric negative cosine `D(p1, sg(z2)) / 2 + D(p2, sg(z1)) / 2`
-    (Chen & He 2021, eq. 1-2; `keras_ssl.losses.negative_cosine_similarity`). The
-    stop-gradient on the projections is what keeps it from collapsing (their §4.1);
-    the `representation_std` metric watches for it. Metrics: `loss` (−1 at best) and
-    `representation_std`.
+    (Chen & He 2021, eq. 1-2; `keras_ssl.losses.symmetric` of
+    `negative_cosine_similarity`). The stop-gradient on the projections is what keeps
+    it from collapsing (their §4.1); the `representation_std` metric watches for it.
+    Metrics: `loss` (−1 at best) and `representation_std`.
 
     Defaults follow the paper's CIFAR-10 setting (§2.1 of report 004, the paper's
     Appendix D): a 3-layer projector with BN on every layer (output 2048) and a
@@ -87,9 +87,7 @@ class SimSiam(PretextModel):
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         z, p = y_pred["z"], y_pred["p"]
-        loss = 0.5 * (
-            negative_cosine_similarity(p[0], z[1]) + negative_cosine_similarity(p[1], z[0])
-        )
+        loss = 0.5 * ops.mean(symmetric(negative_cosine_similarity, p, z))
         self.update_collapse_monitor(z[0])
         return self._finish_loss(loss)
 
