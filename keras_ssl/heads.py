@@ -11,6 +11,15 @@ from collections.abc import Sequence
 import keras
 from keras import layers, ops
 
+from keras_ssl.losses import l2_normalize
+
+
+# PyTorch's BatchNorm1d defaults (momentum 0.1 on the new batch, eps 1e-5), which the
+# SimSiam, BYOL and DINO papers trained with; Keras' own defaults are 0.99 and 1e-3.
+_BN_MOMENTUM = 0.9
+_BN_EPSILON = 1e-5
+_KERAS_BN_EPSILON = 1e-3  # the Umeå report's projection head was built in Keras
+
 
 def _check_positive_int(value, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -32,7 +41,8 @@ def projection_head(
     The default is the Umeå report's head (§2.3): Dense(256, ReLU) → BatchNorm →
     Dense(128). `num_hidden_layers` repeats the Dense → BatchNorm block (SimCLR v2
     uses 2); `batch_norm=False` gives SimCLR v1's plain MLP. The projection is thrown
-    away after pretraining.
+    away after pretraining. An `mlp_head` with the activation before BatchNorm and
+    Keras' BatchNorm epsilon (1e-3), as the report's Keras code had.
 
     Args:
         hidden_dim: width of each hidden Dense layer.
@@ -61,15 +71,15 @@ def projection_head(
         or num_hidden_layers < 0
     ):
         raise ValueError(f"`num_hidden_layers` must be an integer >= 0; got {num_hidden_layers!r}.")
-    blocks = []
-    for index in range(num_hidden_layers):
-        blocks.append(layers.Dense(hidden_dim, activation=activation, name=f"{name}_dense_{index}"))
-        if batch_norm:
-            blocks.append(
-                layers.BatchNormalization(momentum=bn_momentum, name=f"{name}_bn_{index}")
-            )
-    blocks.append(layers.Dense(output_dim, name=f"{name}_output"))
-    return keras.Sequential(blocks, name=name)
+    return mlp_head(
+        [hidden_dim] * num_hidden_layers + [output_dim],
+        batch_norm=batch_norm,
+        activation=activation,
+        activation_first=True,
+        bn_momentum=bn_momentum,
+        bn_epsilon=_KERAS_BN_EPSILON,
+        name=name,
+    )
 
 
 def classification_head(
@@ -156,12 +166,6 @@ def rotation_head(
     return keras.Sequential(blocks, name=name)
 
 
-# PyTorch's BatchNorm1d defaults (momentum 0.1 on the new batch, eps 1e-5), which the
-# SimSiam, BYOL and DINO papers trained with; Keras' own defaults are 0.99 and 1e-3.
-_BN_MOMENTUM = 0.9
-_BN_EPSILON = 1e-5
-
-
 def mlp_head(
     dims: Sequence[int],
     batch_norm: bool = True,
@@ -170,6 +174,9 @@ def mlp_head(
     last_activation: str | None = None,
     use_bias: bool = True,
     kernel_initializer: str | keras.initializers.Initializer = "glorot_uniform",
+    activation_first: bool = False,
+    bn_momentum: float = _BN_MOMENTUM,
+    bn_epsilon: float = _BN_EPSILON,
     name: str = "mlp_head",
 ) -> keras.Sequential:
     """An MLP of Dense → (BatchNorm) → activation blocks, the building block of SSL heads.
@@ -178,8 +185,9 @@ def mlp_head(
     `batch_norm` and then `activation`; the last block gets BatchNorm when
     `last_batch_norm` and then `last_activation`. This is lightly's `ProjectionHead`
     (a list of `(in, out, batch_norm, non_linearity)` blocks) with the input width
-    inferred on the first call. BatchNorm uses PyTorch's momentum and epsilon, as the
-    papers did.
+    inferred on the first call. BatchNorm uses PyTorch's momentum and epsilon by
+    default, as the papers did. With `activation_first`, each block is Dense with its
+    activation → (BatchNorm) instead, as in `projection_head`.
 
     Args:
         dims: output width of each Dense layer, in order; at least one.
@@ -189,6 +197,10 @@ def mlp_head(
         last_activation: activation of the last block, or None for a linear output.
         use_bias: whether the Dense layers have a bias.
         kernel_initializer: initializer of the Dense kernels.
+        activation_first: whether the activations come before BatchNorm, inside the
+            Dense layers, rather than after it as `Activation` layers.
+        bn_momentum: momentum of the BatchNorm moving statistics.
+        bn_epsilon: epsilon of BatchNorm.
         name: the model name; layers are named `{name}_dense_{i}`, `{name}_bn_{i}`,
             `{name}_act_{i}`.
 
@@ -207,9 +219,11 @@ def mlp_head(
     blocks = []
     for index, width in enumerate(dims):
         last = index == len(dims) - 1
+        block_activation = last_activation if last else activation
         blocks.append(
             layers.Dense(
                 _check_positive_int(width, "dims"),
+                activation=block_activation if activation_first else None,
                 use_bias=use_bias,
                 kernel_initializer=kernel_initializer,
                 name=f"{name}_dense_{index}",
@@ -218,11 +232,10 @@ def mlp_head(
         if last_batch_norm if last else batch_norm:
             blocks.append(
                 layers.BatchNormalization(
-                    momentum=_BN_MOMENTUM, epsilon=_BN_EPSILON, name=f"{name}_bn_{index}"
+                    momentum=bn_momentum, epsilon=bn_epsilon, name=f"{name}_bn_{index}"
                 )
             )
-        block_activation = last_activation if last else activation
-        if block_activation is not None:
+        if block_activation is not None and not activation_first:
             blocks.append(layers.Activation(block_activation, name=f"{name}_act_{index}"))
     return keras.Sequential(blocks, name=name)
 
@@ -454,11 +467,11 @@ class DINOHead(keras.layers.Layer):
 
     def bottleneck(self, inputs, training=None):
         """The L2-normalised MLP output, `(batch, bottleneck_dim)`."""
-        return ops.normalize(self.mlp(inputs, training=training), axis=-1, epsilon=1e-12)
+        return l2_normalize(self.mlp(inputs, training=training))
 
     def call(self, inputs, training=None, freeze_last_layer=False):
         # Weight norm: each output unit's direction v[:, k] is scaled to unit length.
-        kernel = ops.normalize(self.direction, axis=0, epsilon=1e-12)
+        kernel = l2_normalize(self.direction, axis=0)
         if self.gain is not None:
             kernel = kernel * self.gain
         if freeze_last_layer is not False:

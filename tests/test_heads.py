@@ -1,3 +1,8 @@
+import importlib.util
+import os
+import subprocess
+import sys
+
 import keras
 import numpy as np
 import pytest
@@ -13,6 +18,20 @@ def test_projection_head_is_umea_by_default():
     assert kinds == ["Dense", "BatchNormalization", "Dense"]
     assert head.layers[0].units == 256 and head.layers[0].activation.__name__ == "relu"
     assert head.layers[-1].activation.__name__ == "linear"
+
+
+def test_projection_head_is_dense_relu_then_batch_norm_with_keras_epsilon():
+    head = heads.projection_head(hidden_dim=8, output_dim=4)
+    x = np.random.default_rng(0).normal(size=(6, 5)).astype("float32")
+    outputs = keras.ops.convert_to_numpy(head(x, training=True))
+    dense, batch_norm, output = head.layers
+    hidden = np.maximum(x @ dense.kernel.numpy() + dense.bias.numpy(), 0.0)  # ReLU first
+    normed = (hidden - hidden.mean(0)) / np.sqrt(hidden.var(0) + 1e-3)
+    expected = normed @ output.kernel.numpy() + output.bias.numpy()  # gamma 1, beta 0
+    np.testing.assert_allclose(outputs, expected, rtol=1e-4, atol=1e-5)
+    assert (batch_norm.epsilon, batch_norm.momentum) == (1e-3, 0.9)
+    mlp = heads.mlp_head([8, 4])
+    assert [layer.epsilon for layer in mlp.layers if hasattr(layer, "epsilon")] == [1e-5]
 
 
 def test_projection_head_depth_and_widths_configurable():
@@ -131,6 +150,32 @@ def test_dino_head_gain_is_trainable_when_not_normalising_last_layer():
     head(np.ones((2, 5), "float32"))
     assert head.gain.trainable and tuple(head.gain.shape) == (8,)
     assert kinds(head.mlp) == ["Dense"]
+
+
+# A zero bottleneck (zero inputs through the zero-bias MLP) must not make the gradient
+# NaN: `keras.ops.normalize` does under JAX, `losses.l2_normalize` does not.
+_ZERO_BOTTLENECK_GRADIENT = """
+import jax, keras, numpy as np
+from keras_ssl import heads
+head = heads.DINOHead(output_dim=8, hidden_dim=16, bottleneck_dim=4)
+head.build((None, 5))
+def loss(weights):
+    outputs, _ = head.stateless_call(weights, [], np.zeros((2, 5), "float32"))
+    return outputs.sum()
+grads = jax.grad(loss)([v.value for v in head.trainable_variables])
+print(all(bool(np.isfinite(g).all()) for g in grads))
+"""
+
+
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
+def test_dino_head_gradient_is_finite_for_a_zero_bottleneck_under_jax():
+    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
+    done = subprocess.run(
+        [sys.executable, "-c", _ZERO_BOTTLENECK_GRADIENT],
+        env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split()[-1] == "True"
 
 
 @pytest.mark.parametrize("name", sorted(SMALL_HEADS))
