@@ -25,19 +25,25 @@ committed. A killed run therefore loses at most the epoch it was in.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import math
 import os
 import shutil
-import tempfile
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import keras
 import numpy as np
+
+# `write_text` is not used here: the experiment layer imports the writers from this
+# module until it imports them from `keras_ssl._files`.
+from keras_ssl._files import (  # noqa: F401
+    atomic_write,
+    read_json,
+    write_csv,
+    write_json,
+    write_text,
+)
 
 STATE_FILE = "state.json"
 # Counters that Keras' plateau callbacks reset in `on_train_begin` and that decide
@@ -45,77 +51,6 @@ STATE_FILE = "state.json"
 # (wait, best, cooldown_counter).
 _COUNTERS = ("wait", "best", "best_epoch", "cooldown_counter")
 _NOT_METRICS = ("epoch", "seconds")
-
-
-# -- atomic files ---------------------------------------------------------------------
-
-
-def atomic_write(path: str | os.PathLike, write: Callable[[str], object]) -> Path:
-    """Calls `write(temporary_path)`, then renames the temporary file to `path`.
-
-    The temporary file lies in the same folder and ends like `path` (all its
-    suffixes: Keras and matplotlib pick the format from them, `save_weights` wants
-    `.weights.h5`). If `write` raises, it is removed.
-
-    Args:
-        path: the final path.
-        write: writes the file at the path it is given.
-
-    Returns:
-        `path` as a `Path`.
-
-    Example:
-
-    >>> atomic_write("run/model.keras", model.save)
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(
-        prefix=f".{path.stem}.", suffix=f".partial{''.join(path.suffixes)}", dir=path.parent
-    )
-    os.close(handle)
-    os.remove(temporary)  # some writers refuse to overwrite; let them create it
-    try:
-        write(temporary)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-    return path
-
-
-def write_text(path: str | os.PathLike, text: str) -> Path:
-    """Writes `text` to `path` atomically."""
-    return atomic_write(path, lambda temporary: Path(temporary).write_text(text))
-
-
-def write_json(path: str | os.PathLike, content) -> Path:
-    """Writes `content` as indented JSON to `path` atomically."""
-    return write_text(path, json.dumps(content, indent=1, default=_json_default) + "\n")
-
-
-def read_json(path: str | os.PathLike):
-    return json.loads(Path(path).read_text())
-
-
-def write_csv(path: str | os.PathLike, rows: Sequence[Mapping]) -> Path:
-    """Writes dict rows (the union of their keys as columns, in first-seen order) atomically."""
-    columns: list[str] = []
-    for row in rows:
-        columns.extend(key for key in row if key not in columns)
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return write_text(path, buffer.getvalue())
-
-
-def _json_default(value):
-    if hasattr(value, "item"):  # NumPy scalars
-        return value.item()
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def _plain(value):

@@ -4,9 +4,9 @@ The folder holds, once finished, `encoder.keras` (the pretrained encoder), `log.
 (one row per epoch), and the backup of `keras_ssl.resume.ResumableTraining`: the
 last `checkpoint-epochNNNN.weights.h5` (the pretext model's weights with its
 optimizer state) and `state.json`, written after the checkpoint, which names the
-last finished epoch. Started again, `pretrain_encoder` builds the pretext model,
-loads that checkpoint and continues with `fit(initial_epoch=...)`; with
-`encoder.keras` present it only loads it.
+last finished epoch. Started again, `pretrain_encoder` builds the pretext model and
+`keras_ssl.pretext.training.pretrain` loads that checkpoint and continues after it;
+with `encoder.keras` present it only loads it.
 """
 
 from __future__ import annotations
@@ -17,12 +17,14 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from keras_ssl.experiments.checks import ConfigError
+from keras_ssl._files import atomic_write, read_json
+from keras_ssl.config import ConfigError
 from keras_ssl.experiments.schema import EncoderSpec, PretrainSpec, Variant
-from keras_ssl.resume import STATE_FILE, ResumableTraining, atomic_write, read_json
+from keras_ssl.resume import STATE_FILE
 
+# `keras_ssl.pretext` is imported on use: importing it loads every method.
 ENCODER_FILE = "encoder.keras"
-LOG_FILE = "log.csv"
+LOG_FILE = "log.csv"  # `keras_ssl.pretext.training.LOG_FILE`, which `pretrain` writes
 
 
 def load_saved_model(path: str | Path, what: str):
@@ -84,41 +86,10 @@ def build_views(variant: Variant, seed: int):
 
 
 def build_optimizer(spec: PretrainSpec, steps_per_epoch: int | None = None):
-    """The pretraining optimizer: learning rate (warm-up, schedule), weight decay,
-    gradient clipping, accumulation.
+    """The optimizer of `spec`: `keras_ssl.pretext.training.build_optimizer`."""
+    from keras_ssl.pretext import training
 
-    Args:
-        spec: the pretraining settings.
-        steps_per_epoch: batches per epoch, which a warm-up or the cosine schedule
-            needs (the optimizer counts batches, accumulated or not).
-
-    Example:
-
-    >>> spec = PretrainSpec(schedule="cosine", epochs=10, warmup_epochs=1, weight_decay=1e-5)
-    >>> optimizer = build_optimizer(spec, steps_per_epoch=100)  # up over 100, down over 900
-    """
-    learning_rate = spec.learning_rate
-    if spec.schedule == "cosine" or spec.warmup_epochs:
-        if steps_per_epoch is None:
-            raise ValueError("A warm-up or the cosine schedule needs `steps_per_epoch`.")
-        warmup = spec.warmup_epochs * steps_per_epoch
-        # Keras' CosineDecay rises linearly from 0 to `warmup_target` first; alpha=1
-        # keeps the rate constant after the warm-up.
-        learning_rate = keras.optimizers.schedules.CosineDecay(
-            0.0 if warmup else spec.learning_rate,
-            decay_steps=max(1, spec.epochs * steps_per_epoch - warmup),
-            alpha=0.0 if spec.schedule == "cosine" else 1.0,
-            warmup_target=spec.learning_rate if warmup else None,
-            warmup_steps=warmup,
-        )
-    config = {"learning_rate": learning_rate}
-    optional = {
-        "weight_decay": spec.weight_decay,
-        "clipnorm": spec.clipnorm,
-        "gradient_accumulation_steps": spec.gradient_accumulation_steps,
-    }
-    config.update({key: value for key, value in optional.items() if value is not None})
-    return keras.optimizers.get({"class_name": spec.optimizer, "config": config})
+    return training.build_optimizer(spec, steps_per_epoch)
 
 
 def build_pretext_model(
@@ -137,23 +108,6 @@ def build_pretext_model(
         synchronize_batch_norm(model)
     model.compile(optimizer=build_optimizer(spec, steps_per_epoch))
     return model
-
-
-def _selection_callbacks(model, spec: PretrainSpec) -> list:
-    """Early stopping on the method's validation metric, and the plateau schedule."""
-    callbacks = []
-    if spec.patience is not None:
-        monitor = f"val_{model.monitor}"
-        callbacks.append(
-            keras.callbacks.EarlyStopping(monitor, patience=spec.patience, mode=model.monitor_mode)
-        )
-    if spec.reduce_lr_patience is not None:
-        callbacks.append(
-            keras.callbacks.ReduceLROnPlateau(
-                "val_loss", factor=0.5, patience=spec.reduce_lr_patience, min_lr=1e-6
-            )
-        )
-    return callbacks
 
 
 def pretrain_encoder(
@@ -184,7 +138,7 @@ def pretrain_encoder(
     Returns:
         The pretrained encoder (also saved as `folder/encoder.keras`).
     """
-    from keras_ssl.data import ImageSet, pretraining_pipeline
+    from keras_ssl.pretext import training
 
     folder, spec = Path(folder), variant.pretrain
     if (folder / ENCODER_FILE).is_file():
@@ -193,30 +147,16 @@ def pretrain_encoder(
     folder.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(seed)
     model = build_pretext_model(variant, seed, len(images) // spec.batch_size, sync_batch_norm)
-    selection = _selection_callbacks(model, spec)
-    watched = f"val_{model.monitor}" if spec.patience is not None else None
-    training = ResumableTraining(
-        folder, log_csv=folder / LOG_FILE, monitor=watched, mode=model.monitor_mode,
-        restore_best=watched is not None, stateful_callbacks=selection,
-    )  # fmt: skip
-    done = training.initial_epoch
-    if done:
-        log(f"  resuming pretraining after epoch {done}/{spec.epochs} ({training.checkpoint})")
-        # Create every variable, so that the checkpoint can be loaded into them.
-        model(keras.KerasTensor((None, *images.shape[1:]), dtype=images.dtype.name))
-    # A resumed run shuffles with another seed, so it does not replay epoch 1's order.
-    dataset = pretraining_pipeline(ImageSet(images=images), spec.batch_size, seed=seed + done)
-    validation = None
-    if selection:
-        batch = min(spec.batch_size, len(val_images))
-        validation = pretraining_pipeline(ImageSet(images=val_images), batch, shuffle=False)
-    model.fit(
-        dataset,
-        validation_data=validation,
-        callbacks=[*selection, training, *callbacks],
+    training.pretrain(
+        model,
+        images,
+        spec,
+        folder=folder,
+        val_images=val_images,
+        seed=seed,
+        callbacks=callbacks,
         verbose=verbose,
-        shuffle=False,  # the pipeline shuffles, with its seed
-        **training.fit_epochs(spec.epochs),
+        log=lambda line: log(f"  {line}"),
     )
     atomic_write(folder / ENCODER_FILE, model.encoder.save)
     return model.encoder

@@ -1,4 +1,4 @@
-"""Fine-tuning: classifiers from pretrained encoders, freezing, recipes and label sweeps."""
+"""Fine-tuning: classifiers from pretrained encoders, freezing, recipes and linear probes."""
 
 from keras_ssl.finetune._core import FinetuneResult
 from keras_ssl.finetune.models import (
@@ -11,13 +11,11 @@ from keras_ssl.finetune.models import (
 )
 from keras_ssl.finetune.probe import linear_probe_features
 from keras_ssl.finetune.recipes import FinetuneConfig, available_recipes, get_recipe
-from keras_ssl.finetune.sweep import SweepResult, label_efficiency_sweep
 from keras_ssl.finetune.training import finetune, supervised_baseline
 
 __all__ = [
     "FinetuneConfig",
     "FinetuneResult",
-    "SweepResult",
     "available_recipes",
     "classifier",
     "copy_encoder",
@@ -25,7 +23,6 @@ __all__ = [
     "finetune",
     "freeze_first",
     "get_recipe",
-    "label_efficiency_sweep",
     "linear_probe",
     "linear_probe_features",
     "resolve_freeze",
