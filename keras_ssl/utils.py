@@ -1,20 +1,74 @@
-"""Small checks shared by the encoders, heads and pretext models."""
+"""Small checks shared by the augmentation layers, pretext models and fine-tuning."""
 
 from __future__ import annotations
 
 import keras
+import numpy as np
+
+IMAGE_FORM = "(batch, height, width, 3) with values in [0, 255]"
+_NUMERIC_PREFIXES = ("uint", "int", "float", "bfloat")
 
 
-def check_image_batch(images, where: str = "images"):
+def check_image_shape(shape, where: str = "check_image_batch") -> tuple:
+    """Checks that `shape` is the shape of a batch of RGB images, `(batch, height, width, 3)`.
+
+    The part of `check_image_batch` that a layer's `build` and `compute_output_shape`
+    need; unknown (None) dimensions pass.
+
+    Args:
+        shape: the shape, a tuple or a `TensorShape`.
+        where: who expects the images (a layer or model name), first word of the error.
+
+    Returns:
+        `shape` as a tuple.
+
+    Raises:
+        ValueError: if the rank is not 4 or the channel axis is not 3.
+
+    Example:
+
+    >>> check_image_shape((None, 32, 32, 3))
+    (None, 32, 32, 3)
+    """
+    shape = tuple(shape)
+    if len(shape) != 4:
+        raise ValueError(
+            f"{where} expects a batch of images of rank 4, {IMAGE_FORM}; got shape {shape} "
+            f"(rank {len(shape)}). Add a batch axis for a single image (`images[None]`)."
+        )
+    if shape[-1] is not None and shape[-1] != 3:
+        hint = {
+            1: "Convert grayscale images to RGB, e.g. `np.repeat(images, 3, axis=-1)`.",
+            4: "Drop the alpha channel, e.g. `images[..., :3]`.",
+        }.get(shape[-1], "Images must be RGB.")
+        raise ValueError(
+            f"{where} expects RGB images, channels last: they must have 3 channels; got "
+            f"shape {shape} with {shape[-1]} channels. {hint}"
+        )
+    return shape
+
+
+def _dtype_name(x) -> str:
+    dtype = getattr(x, "dtype", None)
+    if dtype is None:
+        dtype = np.asarray(x).dtype
+    try:
+        return keras.backend.standardize_dtype(dtype)
+    except ValueError:  # NumPy strings and other dtypes Keras has no name for
+        return str(getattr(dtype, "name", dtype))
+
+
+def check_image_batch(images, where: str = "check_image_batch"):
     """Checks that `images` is a batch of RGB images with a numeric dtype.
 
-    Works on NumPy arrays, backend tensors and symbolic `keras.KerasTensor`s:
-    only static shape and dtype are inspected, so it is safe inside a traced
-    `train_step`.
+    The one input check of keras_ssl's augmentation layers, pretext models and
+    fine-tuning inputs. Works on NumPy arrays, backend tensors and symbolic
+    `keras.KerasTensor`s: only static shape and dtype are inspected, so it is safe
+    inside a traced `train_step`.
 
     Args:
         images: the batch, expected shape `(batch, height, width, 3)`.
-        where: what the batch is for, used in the error message.
+        where: who expects the images (a layer or model name), first word of the error.
 
     Returns:
         `images`, unchanged.
@@ -25,31 +79,16 @@ def check_image_batch(images, where: str = "images"):
 
     Example:
 
-    >>> import numpy as np
     >>> check_image_batch(np.zeros((2, 32, 32, 3), "uint8")).shape
     (2, 32, 32, 3)
     """
-    shape = tuple(images.shape)
-    if len(shape) != 4:
+    shape = getattr(images, "shape", None)
+    check_image_shape(np.shape(images) if shape is None else shape, where)
+    dtype = _dtype_name(images)
+    if not dtype.startswith(_NUMERIC_PREFIXES):
         raise ValueError(
-            f"{where} must be a batch of images with shape (batch, height, width, 3); "
-            f"got shape {shape} (rank {len(shape)}). "
-            "Add a batch axis for a single image (`images[None]`)."
-        )
-    if shape[-1] is not None and shape[-1] != 3:
-        hint = {
-            1: "Convert grayscale images to RGB, e.g. `np.repeat(images, 3, axis=-1)`.",
-            4: "Drop the alpha channel, e.g. `images[..., :3]`.",
-        }.get(shape[-1], "Images must be RGB.")
-        raise ValueError(
-            f"{where} must have 3 channels (RGB, channels last); got shape {shape} "
-            f"with {shape[-1]} channels. {hint}"
-        )
-    dtype = keras.backend.standardize_dtype(images.dtype)
-    if not (dtype.startswith(("float", "uint", "int", "bfloat"))):
-        raise ValueError(
-            f"{where} must have a numeric dtype (uint8 or float with values in [0, 255]); "
-            f"got dtype {dtype}. Decode image files before passing them to the model."
+            f"{where} expects a numeric dtype (uint8, or float with values in [0, 255]); "
+            f"got dtype {dtype}. Decode image files before passing them on."
         )
     return images
 

@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from keras_ssl.augment._checks import check_image_shape, check_images
+from keras_ssl.utils import check_image_batch, check_image_shape
 
 
 class AugmentationLayer(keras.layers.Layer):
@@ -40,7 +40,7 @@ class AugmentationLayer(keras.layers.Layer):
         super().build(input_shape)
 
     def call(self, images, training=True):
-        check_images(images, self.__class__.__name__)
+        check_image_batch(images, self.__class__.__name__)
         images = ops.cast(images, self.compute_dtype)
         transformation = self.get_random_transformation(images, training=training)
         return self.transform_images(images, transformation, training=training)
@@ -56,7 +56,7 @@ class AugmentationLayer(keras.layers.Layer):
         return tuple(input_shape)
 
     def compute_output_spec(self, images, training=True):
-        check_images(images, self.__class__.__name__)
+        check_image_batch(images, self.__class__.__name__)
         return keras.KerasTensor(self.compute_output_shape(images.shape), dtype=self.compute_dtype)
 
     def _batch_uniform(self, images, low, high, shape=()):

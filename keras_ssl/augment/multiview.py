@@ -5,7 +5,7 @@ from collections.abc import Sequence
 import keras
 from keras import ops
 
-from keras_ssl.augment._checks import check_image_shape, check_images
+from keras_ssl.utils import check_image_batch, check_image_shape
 
 
 @keras.saving.register_keras_serializable(package="keras_ssl")
@@ -65,7 +65,7 @@ class MultiView(keras.layers.Layer):
         self.built = True
 
     def call(self, images, training=True):
-        check_images(images, self.__class__.__name__)
+        check_image_batch(images, self.__class__.__name__)
         return [view(images, training=training) for view in self.views]
 
     def compute_output_shape(self, input_shape):
@@ -73,7 +73,7 @@ class MultiView(keras.layers.Layer):
         return [tuple(view.compute_output_shape(input_shape)) for view in self.views]
 
     def compute_output_spec(self, images, training=True):
-        check_images(images, self.__class__.__name__)
+        check_image_batch(images, self.__class__.__name__)
         return [
             keras.KerasTensor(shape, dtype=self.compute_dtype)
             for shape in self.compute_output_shape(images.shape)

@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from keras_ssl.augment._checks import check_image_shape, check_images
+from keras_ssl.utils import check_image_batch, check_image_shape
 
 
 @keras.saving.register_keras_serializable(package="keras_ssl")
@@ -52,7 +52,7 @@ class AugmentPipeline(keras.layers.Pipeline):
         self.built = True
 
     def call(self, inputs, training=True, mask=None):
-        check_images(inputs, self.__class__.__name__)
+        check_image_batch(inputs, self.__class__.__name__)
         images = ops.cast(inputs, self.compute_dtype)
         if self.layers:
             images = super().call(images, training=training)
@@ -65,5 +65,5 @@ class AugmentPipeline(keras.layers.Pipeline):
         return tuple(input_shape)
 
     def compute_output_spec(self, inputs, training=True, mask=None):
-        check_images(inputs, self.__class__.__name__)
+        check_image_batch(inputs, self.__class__.__name__)
         return keras.KerasTensor(self.compute_output_shape(inputs.shape), dtype=self.compute_dtype)

@@ -6,8 +6,9 @@ import keras
 from keras import ops
 
 from keras_ssl.augment._base import AugmentationLayer
-from keras_ssl.augment._checks import check_image_shape, check_range, check_size
+from keras_ssl.augment._checks import check_range, check_size
 from keras_ssl.augment._resample import bilinear_matrix, separable_resample
+from keras_ssl.utils import check_image_shape
 
 
 @keras.saving.register_keras_serializable(package="keras_ssl")
