@@ -20,7 +20,7 @@ DIST_PY = $(if $(wildcard $(PY)),$(PY),$(PYTHON))
 CHECK_VENV := build/check-dist/venv
 CHECK_RUN := build/check-dist/run
 
-.PHONY: install test lint reproduce-umea reproduce-rotation benchmarks dist check-dist clean
+.PHONY: install test lint reproduce-umea reproduce-rotation benchmarks dist check-dist clean docs
 
 install: $(STAMP)
 
@@ -51,6 +51,14 @@ benchmarks: install
 	$(PY) benchmarks/pretrain_throughput.py
 	$(PY) benchmarks/input_pipeline.py
 	$(PY) benchmarks/startup.py
+
+# The documentation site (docs/, mkdocs.yml) into build/site; --strict fails on broken
+# links, missing references and unimportable settings models. The docs extra is
+# installed into .venv the first time.
+docs: install
+	$(PY) -c "import mkdocs, material, mkdocstrings_handlers.python" 2>/dev/null || \
+		$(PY) -m pip install -q -e ".[docs]"
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir build/site
 
 # Wheel and sdist into dist/: `python -m build` where installed, else pip's wheel and
 # setuptools' sdist hook (no download needed).
