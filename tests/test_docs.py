@@ -154,3 +154,26 @@ def test_user_pages_speak_to_users(pattern):
         if re.search(pattern, line, flags=re.IGNORECASE)
     ]
     assert not found, "\n".join(found)
+
+
+def _docstrings_extension():
+    pytest.importorskip("griffe")  # the docs extra
+    path = ROOT / "docs" / "hooks" / "docstrings.py"
+    spec = importlib.util.spec_from_file_location("docstrings_extension", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_doctest_lines_are_fenced_and_shared_arguments_split():
+    extension = _docstrings_extension()
+    text = "Example:\n\n>>> f([1])\n[(8, 32), (8, 16)]\n\nMore prose.\n```python\n>>> kept\n```"
+    assert extension.fence_doctests(text) == (
+        "Example:\n\n```pycon\n>>> f([1])\n[(8, 32), (8, 16)]\n```\n\nMore prose.\n"
+        "```python\n>>> kept\n```"
+    )
+    args = "Args:\n    a, b,\n    **rest: as in `f`.\n    c: its own,\n        on two lines.\n\nReturns:\n    x"
+    assert extension.split_shared_arguments(args) == (
+        "Args:\n    a: as in `f`.\n    b: as in `f`.\n    **rest: as in `f`.\n"
+        "    c: its own,\n        on two lines.\n\nReturns:\n    x"
+    )
