@@ -27,7 +27,6 @@ from collections.abc import Iterator, Mapping, Sequence
 
 import pydantic
 from pydantic.fields import FieldInfo
-from pydantic_core import PydanticUndefined
 
 # The documents a user writes, top-level first: an experiment file, then the two
 # settings objects that are also given on their own (the `finetune` and `pretrain`
@@ -192,11 +191,8 @@ def _type_text(annotation, metadata: Sequence = (), anchors: dict | None = None)
     origin, arguments = typing.get_origin(annotation), typing.get_args(annotation)
     if origin is typing.Annotated:
         return _type_text(arguments[0], [*arguments[1:], *metadata], anchors)
-    constraints = _constraints(metadata)
-    # "int ≥ 1", "float in [0, 1)", "non-empty str"
-    prefix = "non-empty " if constraints.startswith("non-empty") else ""
-    constraints = constraints.removeprefix("non-empty").strip()
-    suffix = f" {constraints}" if constraints else ""
+    is_list = origin in (list, tuple, set, frozenset, Sequence) or annotation in (list, tuple)
+    prefix, suffix = _constraints(metadata, "items" if is_list else "long")
     if annotation is None or annotation is type(None):
         return "null"
     if annotation is typing.Any:
@@ -213,8 +209,7 @@ def _type_text(annotation, metadata: Sequence = (), anchors: dict | None = None)
         # `null` last: "an int ≥ 1 or null" reads better than "null or ...".
         texts = [t for t in texts if t != "null"] + (["null"] if "null" in texts else [])
         return prefix + " or ".join(dict.fromkeys(texts)) + suffix
-    if origin in (list, tuple, set, frozenset, Sequence) or annotation in (list, tuple):
-        suffix = re.sub(r"of length ([≥≤]) (\d+)", r"with \1 \2 items", suffix)
+    if is_list:
         items = [a for a in arguments if a is not ...]
         if origin is tuple and len(items) > 1 and ... not in arguments:
             inner = ", ".join(_inner_type_text(a, anchors) for a in items)
@@ -236,8 +231,9 @@ def _inner_type_text(annotation, anchors: dict) -> str:
     return f"({text})" if " or " in text or ", " in text or ": " in text else text
 
 
-def _constraints(metadata: Sequence) -> str:
-    """Bounds and lengths in words: "≥ 1", "in [0, 1)", "non-empty", "of length ≤ 3"."""
+def _constraints(metadata: Sequence, sized: str = "long") -> tuple[str, str]:
+    """Bounds and lengths in words, before and after the type: ("non-empty ", " ≥ 1"),
+    ("", " in [0, 1)"), ("", " with ≥ 2 items") for a list (`sized="items"`)."""
     found: dict[str, object] = {}
     for item in _flat_metadata(metadata):
         for attribute in ("ge", "gt", "le", "lt", "min_length", "max_length"):
@@ -248,13 +244,12 @@ def _constraints(metadata: Sequence) -> str:
     high = [(f"{found['le']}]", f"≤ {found['le']}")] if "le" in found else []
     high = [(f"{found['lt']})", f"< {found['lt']}")] if "lt" in found else high
     words = [f"in {low[0][0]}, {high[0][0]}"] if low and high else [b[1] for b in low + high]
-    if found.get("min_length") == 1:
-        words.insert(0, "non-empty")
-    elif found.get("min_length"):
-        words.append(f"of length ≥ {found['min_length']}")
-    if found.get("max_length") is not None:
-        words.append(f"of length ≤ {found['max_length']}")
-    return " ".join(words)
+    shortest, longest = found.get("min_length"), found.get("max_length")
+    if shortest and shortest > 1:
+        words.append(f"with ≥ {shortest} {sized}" if sized == "items" else f"≥ {shortest} long")
+    if longest is not None:
+        words.append(f"with ≤ {longest} {sized}" if sized == "items" else f"≤ {longest} long")
+    return ("non-empty " if shortest == 1 else ""), "".join(f" {w}" for w in words)
 
 
 def _flat_metadata(metadata: Sequence) -> Iterator:
@@ -275,8 +270,6 @@ def _default_text(field: FieldInfo, anchors: dict[type, str]) -> str:
             return "*computed*"
     else:
         value = field.default
-    if value is PydanticUndefined:
-        return "*required*"
     if isinstance(value, pydantic.BaseModel):
         target = type(value)
         return f"[its defaults](#{anchors[target]})" if target in anchors else "its defaults"
