@@ -62,7 +62,11 @@ def _rows(markdown: str, section: str) -> dict[str, list[str]]:
 
 
 def _split(row: str) -> list[str]:
-    return [cell.strip() for cell in re.split(r"(?<!\\)\|", row.strip().strip("|"))]
+    """The cells of a table row: split on pipes neither escaped nor in code spans."""
+    spans = iter(re.findall(r"`[^`]*`", row))
+    masked = re.sub(r"`[^`]*`", "\0", row.strip().strip("|"))
+    cells = [cell.strip() for cell in re.split(r"(?<!\\)\|", masked)]
+    return [re.sub("\0", lambda _: next(spans), cell) for cell in cells]
 
 
 def test_the_reference_has_a_table_per_model_and_links_nested_ones():
@@ -110,14 +114,14 @@ def test_docstring_arguments_come_from_the_bases_too():
 def test_a_plain_pydantic_model_and_pipes_in_descriptions():
     class Plain(BaseModel):
         sizes: tuple[int, ...] = (1, 2)
-        mode: str = Field("a b", description="either | or")
+        mode: str = Field("a b", description="either | or `a | b`")
         rate: float = Field(0.5, ge=0, lt=1)
         label: str = Field("x", min_length=1)
         names: list[str] = Field(["a", "b"], min_length=2)
 
     rows = _rows(_hook().reference_markdown([Plain]), "Plain")
     assert rows["sizes"][:2] == ["list of int", "`[1, 2]`"]
-    assert rows["mode"] == ["str", '`"a b"`', "either \\| or"]
+    assert rows["mode"] == ["str", '`"a b"`', "either \\| or `a | b`"]
     assert rows["rate"][:2] == ["float in [0, 1)", "`0.5`"]
     assert rows["label"][0] == "non-empty str"
     assert rows["names"][:2] == ["list of str with ≥ 2 items", "`[a, b]`"]

@@ -182,7 +182,9 @@ def _section(model: type[pydantic.BaseModel], anchors: dict[type, str]) -> str:
 
 
 def _cell(text: str) -> str:
-    return " ".join(str(text).split()).replace("|", "\\|")
+    """One line, its pipes escaped outside code spans (inside them, tables keep them)."""
+    parts = re.split(r"(`[^`]*`)", " ".join(str(text).split()))
+    return "".join(p if i % 2 else p.replace("|", "\\|") for i, p in enumerate(parts))
 
 
 def _type_text(annotation, metadata: Sequence = (), anchors: dict | None = None) -> str:
