@@ -120,8 +120,9 @@ class _LossFunctionWrapper(keras.losses.Loss):
     What `keras.losses.LossFunctionWrapper` does for Keras' own losses; Keras 3 does not
     export it (it lives in the private `keras.src`), so this is the small part of it that
     keras_ssl needs. Keras passes the targets first (`y_true`: no gradient flows to them)
-    and the predictions second (`y_pred`); the functions take the predictions first, then
-    the targets, so `y_true` is unpacked after `y_pred` when it is a tuple, as in
+    and the predictions second (`y_pred`); the functions keep the papers' order,
+    predictions first (`D(p, z)`), so that no positional caller's stop-gradient moves,
+    and `y_true` follows `y_pred`, unpacked when it is a tuple, as in
     `InfoNCE()((key, queue), query)`. The keyword arguments are the config (and readable
     as attributes, as Keras' `BinaryCrossentropy.from_logits`). Computes in float32.
     """
