@@ -13,7 +13,6 @@ from keras import layers, ops
 
 from keras_ssl.losses import l2_normalize
 
-
 # PyTorch's BatchNorm1d defaults (momentum 0.1 on the new batch, eps 1e-5), which the
 # SimSiam, BYOL and DINO papers trained with; Keras' own defaults are 0.99 and 1e-3.
 _BN_MOMENTUM = 0.9
