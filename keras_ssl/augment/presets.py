@@ -1,12 +1,12 @@
 """Augmentation presets (SimCLR, Umeå report, rotation pretext) and the `get` registry.
 
 The multi-view presets (`byol_views`, `dino_views`) return a `MultiView`, a layer that
-returns a list of views; they are not in the `get` registry, whose presets are
-single-view pipelines that the pretext models call once per view.
+returns a list of views; they are not in the `get` registry (`PRESETS`, a
+`keras_ssl.registry.Registry`), whose presets are single-view pipelines that the
+pretext models call once per view.
 """
 
 import inspect
-from collections.abc import Callable
 
 import keras
 
@@ -18,6 +18,10 @@ from keras_ssl.augment.pipeline import AugmentPipeline
 from keras_ssl.augment.random_apply import RandomApply
 from keras_ssl.augment.random_resized_crop import RandomResizedCrop
 from keras_ssl.augment.solarize import RandomSolarize
+from keras_ssl.config import ConfigError
+from keras_ssl.registry import Registry
+
+PRESETS = Registry("augmentation")
 
 
 def _seeds(seed: int | None, count: int) -> list:
@@ -38,6 +42,7 @@ def _jitter(strength: float, where: str, seed: int | None, **kwargs) -> ColorJit
     )
 
 
+@PRESETS.register("simclr")
 def simclr_augment(
     image_size: int,
     jitter_strength: float = 0.5,
@@ -90,6 +95,7 @@ def simclr_augment(
     return AugmentPipeline(layers, name="simclr_augment")
 
 
+@PRESETS.register("umea")
 def umea_augment(
     image_size: int = 96,
     crop_scale: tuple[float, float] = (0.08, 1.0),
@@ -137,6 +143,7 @@ def umea_augment(
     return AugmentPipeline(layers, name="umea_augment")
 
 
+@PRESETS.register("rotation")
 def rotation_augment(
     image_size: int | None = None,
     zoom: float = 0.1,
@@ -310,6 +317,7 @@ def dino_views(
     return MultiView(views, name="dino_views")
 
 
+@PRESETS.register("none")
 def _no_augment(image_size: int | None = None, seed: int | None = None) -> AugmentPipeline:
     """Checks and casts the input; resizes it to `image_size` if given."""
     return AugmentPipeline(_resize(image_size, "get('none')"), name="no_augment")
@@ -322,17 +330,9 @@ def _resize(image_size: int | None, where: str) -> list:
     return [keras.layers.Resizing(image_size, image_size, interpolation="bilinear")]
 
 
-_PRESETS: dict[str, Callable[..., AugmentPipeline]] = {
-    "none": _no_augment,
-    "rotation": rotation_augment,
-    "simclr": simclr_augment,
-    "umea": umea_augment,
-}
-
-
 def available() -> tuple[str, ...]:
     """Names accepted by `get`, sorted."""
-    return tuple(sorted(_PRESETS))
+    return tuple(PRESETS.available())
 
 
 def get(
@@ -365,8 +365,8 @@ def get(
     if isinstance(name_or_layer, keras.layers.Layer):
         return name_or_layer
     key = name_or_layer.strip().lower() if isinstance(name_or_layer, str) else None
-    if key not in _PRESETS:
-        raise ValueError(
+    if key not in PRESETS:
+        raise ConfigError(
             f"Unknown augmentation {name_or_layer!r}: expected one of {list(available())} "
             "or a keras.layers.Layer."
         )
@@ -376,7 +376,7 @@ def get(
             "Received: image_size=None."
         )
     kwargs = {"seed": seed} if image_size is None else {"image_size": image_size, "seed": seed}
-    preset = _PRESETS[key]
+    preset = PRESETS.get(key)
     unknown = set(preset_args) - set(inspect.signature(preset).parameters) - {"image_size", "seed"}
     if unknown:
         raise ValueError(

@@ -6,7 +6,6 @@ first use (where the machine has internet) and hold the decoded images in memory
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import socket
 from collections.abc import Callable, Sequence
@@ -21,6 +20,7 @@ from keras_ssl.data.folders import (
     load_tiny_imagenet,
 )
 from keras_ssl.data.imageset import ImageSet
+from keras_ssl.registry import Registry
 
 CIFAR10_CLASS_NAMES = [
     "airplane",
@@ -36,14 +36,8 @@ CIFAR10_CLASS_NAMES = [
 ]
 
 
-@dataclasses.dataclass(frozen=True)
-class _Entry:
-    loader: Callable[..., ImageSet]
-    splits: tuple[str, ...]
-    multi_label: bool = False
-
-
-_CATALOG: dict[str, _Entry] = {}
+# The loaders, with their `splits` and `multi_label` flag as metadata.
+DATASETS = Registry("data set", unknown="Unknown data set {name}; the catalogue has: {names}.")
 
 
 def register_dataset(name: str, splits: Sequence[str], multi_label: bool = False):
@@ -59,6 +53,9 @@ def register_dataset(name: str, splits: Sequence[str], multi_label: bool = False
     Returns:
         A decorator that registers the function and returns it unchanged.
 
+    Raises:
+        ValueError: if another loader is already registered as `name`.
+
     Example:
 
     >>> @register_dataset("noise", splits=["train"])
@@ -66,21 +63,17 @@ def register_dataset(name: str, splits: Sequence[str], multi_label: bool = False
     ...     return ImageSet(images=np.zeros((8, 4, 4, 3), np.uint8))
     """
 
-    def register(loader):
-        _CATALOG[name] = _Entry(loader, tuple(splits), multi_label)
-        return loader
-
-    return register
+    return DATASETS.register(name, splits=tuple(splits), multi_label=multi_label)
 
 
 def available_datasets() -> list[str]:
     """The names `load_dataset` accepts, sorted."""
-    return sorted(_CATALOG)
+    return DATASETS.available()
 
 
 def is_multi_label_dataset(name: str) -> bool:
     """Whether the catalogue data set `name` has multi-hot labels (False for any other name)."""
-    return name in _CATALOG and _CATALOG[name].multi_label
+    return name in DATASETS and DATASETS.entry(name)["multi_label"]
 
 
 def load_dataset(
@@ -118,17 +111,10 @@ def load_dataset(
     >>> train.image_shape, train.num_classes
     ((32, 32, 3), 10)
     """
-    if name not in _CATALOG:
-        raise ValueError(
-            f"Unknown data set {name!r}; the catalogue has: {', '.join(available_datasets())}."
-        )
-    entry = _CATALOG[name]
-    base = split.split("[", 1)[0]
-    if base not in entry.splits:
-        raise ValueError(
-            f"{name} has no split {split!r}; expected one of: {', '.join(entry.splits)}."
-        )
-    return entry.loader(split, data_dir=data_dir, **kwargs)
+    loader, splits = DATASETS.get(name), DATASETS.entry(name)["splits"]
+    if split.split("[", 1)[0] not in splits:
+        raise ValueError(f"{name} has no split {split!r}; expected one of: {', '.join(splits)}.")
+    return loader(split, data_dir=data_dir, **kwargs)
 
 
 def load(source: str | os.PathLike, split: str | None = None, **kwargs) -> ImageSet:
@@ -155,7 +141,7 @@ def load(source: str | os.PathLike, split: str | None = None, **kwargs) -> Image
     >>> len(imageset)
     50000
     """
-    if str(source) in _CATALOG:
+    if str(source) in DATASETS:
         return load_dataset(str(source), split=split or "train", **kwargs)
     if not os.path.exists(source):
         raise ValueError(

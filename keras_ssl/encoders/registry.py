@@ -2,7 +2,8 @@
 
 Besides the builder, a registered encoder may declare what a config needs to know
 before building it: its feature size, its natural input size, the `weights=` values
-it accepts besides a file path, and named freeze points for fine-tuning.
+it accepts besides a file path, and named freeze points for fine-tuning. The builders
+are kept in `ENCODERS`, a `keras_ssl.registry.Registry`, with that metadata.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import keras
+
+from keras_ssl.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,7 @@ class EncoderInfo:
             )
 
 
-_ENCODERS: dict[str, EncoderInfo] = {}
+ENCODERS = Registry("encoder", unknown="Unknown encoder {name}. Available encoders: {names}.")
 
 
 def register(
@@ -107,18 +110,15 @@ def register(
     """
 
     def decorator(builder):
-        if name in _ENCODERS and _ENCODERS[name].builder is not builder:
-            raise ValueError(f"An encoder named {name!r} is already registered.")
-        _ENCODERS[name] = EncoderInfo(
-            name=name,
-            builder=builder,
+        return ENCODERS.register(
+            name,
+            builder,
             feature_size=feature_size,
             input_size=input_size,
             weights=tuple(weights),
             freeze_points=freeze_points,
             parameters=_keyword_arguments(builder),
         )
-        return builder
 
     return decorator
 
@@ -131,7 +131,7 @@ def _keyword_arguments(builder) -> frozenset[str]:
 
 def available() -> list[str]:
     """Names of the registered encoder builders, sorted."""
-    return sorted(_ENCODERS)
+    return ENCODERS.available()
 
 
 def info(name: str) -> EncoderInfo:
@@ -144,16 +144,15 @@ def info(name: str) -> EncoderInfo:
         An `EncoderInfo`.
 
     Raises:
-        ValueError: for an unknown name; the message lists the known ones.
+        ValueError: for an unknown name (a `keras_ssl.config.ConfigError`); the
+            message lists the known ones.
 
     Example:
 
     >>> info("mobilenet_v2").features(alpha=1.4)
     1792
     """
-    if name not in _ENCODERS:
-        raise ValueError(f"Unknown encoder {name!r}. Available encoders: {', '.join(available())}.")
-    return _ENCODERS[name]
+    return EncoderInfo(name=name, builder=ENCODERS.get(name), **ENCODERS.entry(name))
 
 
 def get(name: str, **kwargs) -> keras.Model:
@@ -169,7 +168,7 @@ def get(name: str, **kwargs) -> keras.Model:
     Raises:
         ValueError: for an unknown name; the message lists the known ones.
     """
-    return info(name).builder(**kwargs)
+    return ENCODERS.get(name)(**kwargs)
 
 
 def registered_name(model: keras.Model) -> str | None:
@@ -186,10 +185,10 @@ def registered_name(model: keras.Model) -> str | None:
     Returns:
         The registered name, or None.
     """
-    if model.name in _ENCODERS:
+    if model.name in ENCODERS:
         return model.name
-    for entry in _ENCODERS.values():
-        default = inspect.signature(entry.builder).parameters.get("name")
+    for name in ENCODERS.available():
+        default = inspect.signature(ENCODERS.get(name)).parameters.get("name")
         if default is not None and default.default == model.name:
-            return entry.name
+            return name
     return None

@@ -29,7 +29,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from keras_ssl.experiments.checks import ConfigError
+from keras_ssl.config import ConfigError
+from keras_ssl.registry import Registry
 
 
 @dataclasses.dataclass
@@ -77,7 +78,8 @@ class EvaluationKind:
     trains: bool = True
 
 
-_KINDS: dict[str, EvaluationKind] = {}
+# The kinds' `run` functions, with the other fields of their `EvaluationKind` as metadata.
+KINDS = Registry("evaluation kind")
 
 
 def register(name: str, default_recipe: str | None = None, check=None, trains: bool = True):
@@ -89,28 +91,22 @@ def register(name: str, default_recipe: str | None = None, check=None, trains: b
         check: `check(evaluation)` raising `ConfigError` for settings the kind cannot
             run, called when the experiment is loaded.
         trains: whether the kind fits a model (kNN does not).
+
+    Raises:
+        ValueError: if another function is already registered as `name`.
     """
-
-    def decorator(run):
-        if name in _KINDS and _KINDS[name].run is not run:
-            raise ValueError(f"An evaluation kind named {name!r} is already registered.")
-        _KINDS[name] = EvaluationKind(name, run, default_recipe, check or (lambda e: None), trains)
-        return run
-
-    return decorator
+    check = check or (lambda evaluation: None)
+    return KINDS.register(name, default_recipe=default_recipe, check=check, trains=trains)
 
 
 def available() -> list[str]:
     """Names of the evaluation kinds, sorted."""
-    return sorted(_KINDS)
+    return KINDS.available()
 
 
 def get(name: str) -> EvaluationKind:
-    if name not in _KINDS:
-        raise ConfigError(
-            f"Unknown evaluation kind {name!r}; expected one of: {', '.join(available())}."
-        )
-    return _KINDS[name]
+    """The kind registered as `name`; a `ConfigError` lists the kinds for an unknown one."""
+    return EvaluationKind(name, KINDS.get(name), **KINDS.entry(name))
 
 
 # -- classifier stages: fit, then score the saved model on the held-out images -----------

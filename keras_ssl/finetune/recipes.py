@@ -1,6 +1,7 @@
 """Fine-tuning recipes: what to freeze, how to optimise and when to stop, as data.
 
-A recipe is a frozen `FinetuneConfig`; the named presets reproduce the Umeå report
+A recipe is a frozen `FinetuneConfig` (a `keras_ssl.config.Config`); the named presets
+(`RECIPES`, a `keras_ssl.registry.Registry`) reproduce the Umeå report
 (`000`, §2.4.2 and §2.5) and the usual SSL evaluation protocols. `get_recipe(name,
 **overrides)` returns a preset with some fields changed, `available_recipes()` lists
 the names. `keras_ssl.finetune.finetune` takes either.
@@ -15,16 +16,34 @@ the names. `keras_ssl.finetune.finetune` takes either.
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass
+from typing import Annotated
 
 import keras
+from pydantic import Field, Strict, ValidationError, ValidationInfo, WrapValidator, field_validator
 
+from keras_ssl.config import Config, ConfigError, Count, Name, PositiveFloat, PositiveInt
 from keras_ssl.finetune.models import FREEZE_ALL, FREEZE_FORMS
+from keras_ssl.registry import Registry
 
 
-@dataclass(frozen=True)
-class FinetuneConfig:
+def _freeze_forms(value, handler):
+    """The forms `freeze_first` takes, in words, instead of pydantic's three union branches."""
+    try:
+        return handler(value)
+    except ValidationError:
+        raise ValueError(
+            FREEZE_FORMS.replace("freeze_first", "{key}") + f"; got {value!r}."
+        ) from None
+
+
+Fraction = Annotated[float, Strict(), Field(ge=0, le=1)]
+# An int counts layers, a float is a fraction of them (a YAML `1.0` is every layer,
+# `1` one layer), a string names a freeze point of the encoder (checked when it is known).
+FreezeFirst = Annotated[Count | Fraction | Name, WrapValidator(_freeze_forms)]
+Flag = Annotated[bool, Strict()]
+
+
+class FinetuneConfig(Config):
     """How to fine-tune an encoder into a classifier.
 
     Args:
@@ -43,7 +62,8 @@ class FinetuneConfig:
             the "umea" preset freezes the report's 100 MobileNetV2 layers.
         dropout: dropout rate before the output layer, in [0, 1).
         hidden_dims: widths of hidden Dense ReLU layers between the encoder's features
-            and the output (e.g. `[128]`, the rotation report's head); () for none.
+            and the output (e.g. `[128]`, the rotation report's head; a list or a
+            tuple, kept as a tuple); () for none.
         monitor: the validation quantity early stopping and the learning-rate schedule
             watch, e.g. "val_accuracy", "val_loss", "val_auc" (multi-label).
         patience: epochs without improvement before stopping; None trains all `epochs`.
@@ -72,6 +92,10 @@ class FinetuneConfig:
         reinitialize: start from a freshly initialised copy of the encoder's
             architecture instead of its weights (the supervised baseline).
 
+    Raises:
+        ConfigError: (a `ValueError`) for an unknown field or a bad value, naming
+            the field.
+
     Example:
 
     >>> config = FinetuneConfig(learning_rate=3e-4, freeze_first=0)
@@ -79,137 +103,104 @@ class FinetuneConfig:
     5
     """
 
-    name: str = "custom"
-    optimizer: str = "adam"
-    learning_rate: float = 1e-4
-    weight_decay: float | None = None
-    epochs: int = 50
-    batch_size: int = 64
-    freeze_first: int | float | str = 0
-    dropout: float = 0.5
-    hidden_dims: tuple[int, ...] = ()
-    monitor: str = "val_accuracy"
-    patience: int | None = 4
-    min_steps_per_epoch: int | None = None
-    restore_best_weights: bool = True
-    reduce_lr_factor: float | None = 0.5
-    reduce_lr_patience: int = 2
-    min_lr: float = 1e-6
-    augment: bool = False
-    multi_label: bool = False
-    cache_features: bool = False
-    standardize_features: bool = False
-    reinitialize: bool = False
+    name: Name = "custom"
+    optimizer: Name = "adam"
+    learning_rate: PositiveFloat = 1e-4
+    weight_decay: PositiveFloat | None = None
+    epochs: PositiveInt = 50
+    batch_size: PositiveInt = 64
+    freeze_first: FreezeFirst = 0
+    dropout: Annotated[float, Strict(), Field(ge=0, lt=1)] = 0.5
+    hidden_dims: tuple[PositiveInt, ...] = ()
+    monitor: Name = "val_accuracy"
+    patience: Count | None = 4
+    min_steps_per_epoch: PositiveInt | None = None
+    restore_best_weights: Flag = True
+    reduce_lr_factor: Annotated[float, Strict(), Field(gt=0, lt=1)] | None = 0.5
+    reduce_lr_patience: Count = 2
+    min_lr: Annotated[float, Strict(), Field(ge=0)] = 1e-6
+    augment: Flag = False
+    multi_label: Flag = False
+    cache_features: Flag = False
+    standardize_features: Flag = False
+    reinitialize: Flag = False
 
-    def __post_init__(self):
-        _check_int(self.epochs, "epochs", minimum=1)
-        _check_int(self.batch_size, "batch_size", minimum=1)
-        _check_int(self.reduce_lr_patience, "reduce_lr_patience", minimum=0)
-        if self.patience is not None:
-            _check_int(self.patience, "patience", minimum=0)
-        if self.min_steps_per_epoch is not None:
-            _check_int(self.min_steps_per_epoch, "min_steps_per_epoch", minimum=1)
-        _check_freeze_first(self.freeze_first)
-        _check_number(self.learning_rate, "learning_rate", low=0.0)
-        if self.weight_decay is not None:
-            _check_number(self.weight_decay, "weight_decay", low=0.0)
-        _check_number(self.min_lr, "min_lr", low=0.0, allow_low=True)
-        if not isinstance(self.dropout, (int, float)) or not 0 <= self.dropout < 1:
-            raise ValueError(f"`dropout` must be a rate in [0, 1); got {self.dropout!r}.")
-        if isinstance(self.hidden_dims, (str, bytes)) or not hasattr(self.hidden_dims, "__iter__"):
-            raise ValueError(f"`hidden_dims` must be a list of widths; got {self.hidden_dims!r}.")
-        object.__setattr__(self, "hidden_dims", tuple(self.hidden_dims))
-        for width in self.hidden_dims:
-            _check_int(width, "hidden_dims", minimum=1)
-        if self.reduce_lr_factor is not None:
-            _check_number(self.reduce_lr_factor, "reduce_lr_factor", low=0.0, high=1.0)
-        if not isinstance(self.monitor, str) or not self.monitor.startswith("val_"):
-            raise ValueError(
-                f"`monitor` must name a validation metric such as 'val_accuracy' or "
-                f"'val_loss'; got {self.monitor!r}."
+    def __init__(self, **fields):
+        # Checked here, not by pydantic, so that the message says "recipe field" for
+        # `get_recipe(name, **overrides)` and the experiments' `recipe_args`.
+        known = sorted(type(self).model_fields)
+        unknown = sorted(set(fields) - set(known))
+        if unknown:
+            raise ConfigError(
+                f"Unknown recipe field(s) {unknown}; FinetuneConfig fields are: {known}."
             )
-        _check_optimizer(self.optimizer)
-        if self.cache_features and (self.freeze_first != FREEZE_ALL or self.augment):
+        super().__init__(**fields)
+
+    __init__.__pydantic_base_init__ = True  # see `Config.__init__`
+
+    @field_validator("optimizer")
+    @classmethod
+    def _keras_optimizer(cls, name: str) -> str:
+        try:
+            keras.optimizers.get({"class_name": name, "config": {"learning_rate": 1e-3}})
+        except (ValueError, TypeError) as error:
             raise ValueError(
-                "`cache_features=True` needs `freeze_first='all'` and `augment=False`: "
+                f"Unknown `{{key}}` {name!r}: use a Keras optimizer name such as 'adam', "
+                "'adamw', 'sgd' or 'rmsprop'."
+            ) from error
+        return name
+
+    @field_validator("monitor")
+    @classmethod
+    def _validation_metric(cls, monitor: str) -> str:
+        if not monitor.startswith("val_"):
+            raise ValueError(
+                "`{key}` must name a validation metric such as 'val_accuracy' or "
+                f"'val_loss'; got {monitor!r}."
+            )
+        return monitor
+
+    # The rules across fields are checked on the later field, which sees the earlier
+    # ones in `info.data` (fields are validated in the order they are declared).
+    @field_validator("cache_features")
+    @classmethod
+    def _cacheable(cls, cache: bool, info: ValidationInfo) -> bool:
+        freeze, augment = info.data.get("freeze_first"), info.data.get("augment")
+        if cache and (freeze != FREEZE_ALL or augment):
+            raise ValueError(
+                "`{key}=True` needs `freeze_first='all'` and `augment=False`: "
                 "features can be cached only when the encoder is frozen and every epoch "
-                f"sees the same images; got freeze_first={self.freeze_first!r}, "
-                f"augment={self.augment!r}."
+                f"sees the same images; got freeze_first={freeze!r}, augment={augment!r}."
             )
-        if self.standardize_features and not self.cache_features:
+        return cache
+
+    @field_validator("standardize_features")
+    @classmethod
+    def _cached(cls, standardize: bool, info: ValidationInfo) -> bool:
+        if standardize and not info.data.get("cache_features"):
             raise ValueError(
-                "`standardize_features=True` needs `cache_features=True` (the statistics "
-                "come from the cached training features)."
+                "`{key}=True` needs `cache_features=True` (the statistics come from the "
+                "cached training features)."
             )
-        if self.reinitialize and self.freeze_first not in (0, FREEZE_ALL):
+        return standardize
+
+    @field_validator("reinitialize")
+    @classmethod
+    def _from_scratch(cls, reinitialize: bool, info: ValidationInfo) -> bool:
+        freeze = info.data.get("freeze_first")
+        if reinitialize and freeze not in (0, FREEZE_ALL):
             # A frozen random encoder is a known baseline (random features); freezing
             # part of a re-initialised encoder is almost always a mistake.
             raise ValueError(
-                "`reinitialize=True` trains from scratch: use `freeze_first=0` (the "
-                f"supervised baseline); got freeze_first={self.freeze_first!r}."
+                "`{key}=True` trains from scratch: use `freeze_first=0` (the supervised "
+                f"baseline); got freeze_first={freeze!r}."
             )
+        return reinitialize
 
     @property
     def freezes_encoder(self) -> bool:
         """Whether the whole encoder is frozen (a linear probe)."""
         return self.freeze_first == FREEZE_ALL
-
-    def replace(self, **changes) -> FinetuneConfig:
-        """A copy with some fields changed (validated again); unknown names raise."""
-        return dataclasses.replace(self, **_check_fields(changes))
-
-    def get_config(self) -> dict:
-        """The fields as a JSON-friendly dict; `FinetuneConfig(**config)` rebuilds it."""
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_config(cls, config: dict) -> FinetuneConfig:
-        return cls(**_check_fields(dict(config)))
-
-
-def _check_int(value, name: str, minimum: int, extra: str = "") -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        expected = f"an integer >= {minimum}" + (f" {extra}" if extra else "")
-        raise ValueError(f"`{name}` must be {expected}; got {value!r}.")
-
-
-def _check_freeze_first(value) -> None:
-    """An int >= 0, a fraction in [0, 1] or a non-empty name; names are checked against the encoder."""
-    if isinstance(value, str) and value:
-        return
-    if isinstance(value, float) and 0.0 <= value <= 1.0:
-        return
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return
-    raise ValueError(FREEZE_FORMS + f"; got {value!r}.")
-
-
-def _check_number(value, name: str, low: float, high: float | None = None, allow_low=False):
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    ok = ok and (value >= low if allow_low else value > low) and (high is None or value < high)
-    if not ok:
-        bounds = f"{'[' if allow_low else '('}{low}, {high if high is not None else 'inf'})"
-        raise ValueError(f"`{name}` must be a number in {bounds}; got {value!r}.")
-
-
-def _check_optimizer(name) -> None:
-    try:
-        keras.optimizers.get({"class_name": name, "config": {"learning_rate": 1e-3}})
-    except (ValueError, TypeError) as error:
-        raise ValueError(
-            f"Unknown `optimizer` {name!r}: use a Keras optimizer name such as 'adam', "
-            "'adamw', 'sgd' or 'rmsprop'."
-        ) from error
-
-
-def _check_fields(changes: dict) -> dict:
-    known = {field.name for field in dataclasses.fields(FinetuneConfig)}
-    unknown = sorted(set(changes) - known)
-    if unknown:
-        raise ValueError(
-            f"Unknown recipe field(s) {unknown}; FinetuneConfig fields are: {sorted(known)}."
-        )
-    return changes
 
 
 # Umeå §2.4.2: first 100 MobileNetV2 layers frozen, Dropout 0.5 + softmax, Adam 1e-4,
@@ -220,12 +211,20 @@ def _check_fields(changes: dict) -> dict:
 # batch size 64 are our choices.
 _UMEA = FinetuneConfig(name="umea", freeze_first=100)
 
-_PRESETS: dict[str, FinetuneConfig] = {
-    "umea": _UMEA,
-    # The SSL linear-evaluation protocol: frozen encoder (inference-mode BatchNorm),
-    # one Dense softmax layer trained on standardised features computed once (like
-    # the parameter-free BatchNorm before the linear layer in MAE's linear probe).
-    "linear_probe": FinetuneConfig(
+RECIPES = Registry(
+    "recipe",
+    unknown="Unknown recipe {name}. Available recipes: {names}, or pass a "
+    "`keras_ssl.finetune.FinetuneConfig`.",
+)
+RECIPES.register(
+    "umea", _UMEA, description="Umeå §2.4.2: first 100 layers frozen, Dropout 0.5, Adam 1e-4."
+)
+# The SSL linear-evaluation protocol: frozen encoder (inference-mode BatchNorm),
+# one Dense softmax layer trained on standardised features computed once (like
+# the parameter-free BatchNorm before the linear layer in MAE's linear probe).
+RECIPES.register(
+    "linear_probe",
+    FinetuneConfig(
         name="linear_probe",
         # Logistic regression on standardised features tolerates (and, within a few
         # hundred steps, needs) a larger rate. Random small_cnn features of 1,500
@@ -241,18 +240,27 @@ _PRESETS: dict[str, FinetuneConfig] = {
         cache_features=True,
         standardize_features=True,
     ),
-    # Transfer by fine-tuning every layer (002 compares it with frozen transfer).
-    "full": _UMEA.replace(name="full", freeze_first=0),
-    # Umeå §2.5: the same architecture trained with all layers trainable, "similarly"
-    # to the fine-tuning, starting from no pretrained encoder weights. For ImageNet
-    # initialisation pass an encoder builder to `supervised_baseline`.
-    "supervised": _UMEA.replace(name="supervised", freeze_first=0, reinitialize=True),
-}
+    description="A softmax layer on the frozen encoder's cached, standardised features.",
+)
+# Transfer by fine-tuning every layer (002 compares it with frozen transfer).
+RECIPES.register(
+    "full",
+    _UMEA.replace(name="full", freeze_first=0),
+    description="Every layer trainable, otherwise as umea.",
+)
+# Umeå §2.5: the same architecture trained with all layers trainable, "similarly"
+# to the fine-tuning, starting from no pretrained encoder weights. For ImageNet
+# initialisation pass an encoder builder to `supervised_baseline`.
+RECIPES.register(
+    "supervised",
+    _UMEA.replace(name="supervised", freeze_first=0, reinitialize=True),
+    description="Umeå §2.5: as full, from a re-initialised encoder (the supervised baseline).",
+)
 
 
 def available_recipes() -> list[str]:
     """Names of the preset recipes, sorted."""
-    return sorted(_PRESETS)
+    return RECIPES.available()
 
 
 def get_recipe(recipe: str | FinetuneConfig = "full", **overrides) -> FinetuneConfig:
@@ -266,20 +274,13 @@ def get_recipe(recipe: str | FinetuneConfig = "full", **overrides) -> FinetuneCo
         The `FinetuneConfig`.
 
     Raises:
-        ValueError: for an unknown recipe name or field, or an invalid value.
+        ConfigError: (a `ValueError`) for an unknown recipe name or field, or an
+            invalid value.
 
     Example:
 
     >>> get_recipe("umea", freeze_first=4, epochs=3).freeze_first
     4
     """
-    if isinstance(recipe, FinetuneConfig):
-        config = recipe
-    elif isinstance(recipe, str) and recipe in _PRESETS:
-        config = _PRESETS[recipe]
-    else:
-        raise ValueError(
-            f"Unknown recipe {recipe!r}. Available recipes: {', '.join(available_recipes())}, "
-            "or pass a `keras_ssl.finetune.FinetuneConfig`."
-        )
+    config = recipe if isinstance(recipe, FinetuneConfig) else RECIPES.get(recipe)
     return config.replace(**overrides) if overrides else config

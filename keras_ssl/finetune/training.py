@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable, Sequence
 
@@ -137,7 +136,7 @@ def supervised_baseline(
         (x_train, y_train), (x_val, y_val), num_classes=10, input_shape=(32, 32, 3))
     ```
     """
-    fields = {field.name for field in dataclasses.fields(FinetuneConfig)}
+    fields = FinetuneConfig.model_fields
     overrides = {name: kwargs.pop(name) for name in list(kwargs) if name in fields}
     if isinstance(encoder, keras.Model):
         config = get_recipe(recipe, **{**overrides, "reinitialize": True})

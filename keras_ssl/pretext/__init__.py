@@ -1,13 +1,15 @@
 """Pretext models, one file per method. Each is a `keras.Model` trained with `fit`.
 
 Methods register themselves by name: `get("simclr", encoder, **method_args)`,
-`available()`, `method_arguments(name)`, `describe(name)`.
+`available()`, `method_arguments(name)`, `describe(name)`. Adding a method is its
+file (a `PretextModel` subclass decorated with `@register("name")`) plus one import
+line here, which registers it and exports its class (`keras_ssl.pretext.SimSiam`).
 """
 
-import importlib
-import pkgutil
-
 from keras_ssl.pretext.base import PretextModel
+from keras_ssl.pretext.byol import BYOL
+from keras_ssl.pretext.dino import DINO
+from keras_ssl.pretext.moco import MoCo
 from keras_ssl.pretext.momentum import MomentumPretextModel, cosine_schedule
 from keras_ssl.pretext.registry import (
     available,
@@ -17,20 +19,19 @@ from keras_ssl.pretext.registry import (
     method_class,
     register,
 )
-
-# Every public module here is a method that registers itself: adding a method is adding
-# its file. The classes are exported by their names (`keras_ssl.pretext.SimSiam`).
-_SHARED = {"base", "momentum", "registry", "replicas"}
-for _module in pkgutil.iter_modules(__path__):
-    if not _module.name.startswith("_") and _module.name not in _SHARED:
-        importlib.import_module(f"{__name__}.{_module.name}")
-_METHODS = {method_class(name).__name__: method_class(name) for name in available()}
-globals().update(_METHODS)
+from keras_ssl.pretext.rotation import RotationPrediction
+from keras_ssl.pretext.simclr import SimCLR
+from keras_ssl.pretext.simsiam import SimSiam
 
 __all__ = [
+    "BYOL",
+    "DINO",
+    "MoCo",
     "MomentumPretextModel",
     "PretextModel",
-    *sorted(_METHODS),
+    "RotationPrediction",
+    "SimCLR",
+    "SimSiam",
     "available",
     "cosine_schedule",
     "describe",

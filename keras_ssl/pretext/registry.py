@@ -1,7 +1,8 @@
 """Name → pretext-method registry, so configs can say `method: simclr`.
 
-A method is one file: its `PretextModel` subclass registers itself with
-`@register("name")`, and `get(name, encoder, **method_args)` builds it from the
+A method is one file, imported by `keras_ssl/pretext/__init__.py`: its
+`PretextModel` subclass registers itself in `METHODS` (a `keras_ssl.registry.Registry`)
+with `@register("name")`, and `get(name, encoder, **method_args)` builds it from the
 plain values of a config file. Nothing outside `keras_ssl.pretext` names a method.
 """
 
@@ -11,7 +12,9 @@ import inspect
 
 import keras
 
-_METHODS: dict[str, type] = {}
+from keras_ssl.registry import Registry
+
+METHODS = Registry("pretext method", unknown="Unknown pretext method {name}; available: {names}.")
 
 
 def register(name: str):
@@ -35,23 +38,12 @@ def register(name: str):
         ...
     ```
     """
-
-    def decorator(cls):
-        registered = _METHODS.get(name)
-        if registered is not None and registered is not cls:
-            raise ValueError(
-                f"A pretext method named {name!r} is already registered "
-                f"({registered.__module__}.{registered.__qualname__})."
-            )
-        _METHODS[name] = cls
-        return cls
-
-    return decorator
+    return METHODS.register(name)
 
 
 def available() -> list[str]:
     """Names of the registered pretext methods, sorted."""
-    return sorted(_METHODS)
+    return METHODS.available()
 
 
 def method_class(name: str) -> type:
@@ -62,13 +54,7 @@ def method_class(name: str) -> type:
     >>> method_class("simclr").monitor
     'contrastive_accuracy'
     """
-    return _method(name)
-
-
-def _method(name: str) -> type:
-    if name not in _METHODS:
-        raise ValueError(f"Unknown pretext method {name!r}; available: {', '.join(available())}.")
-    return _METHODS[name]
+    return METHODS.get(name)
 
 
 def _keyword_parameters(cls) -> list[inspect.Parameter]:
@@ -96,15 +82,14 @@ def method_arguments(name: str) -> dict:
     >>> method_arguments("rotation")
     {'mode': 'all', 'seed': None, 'head_units': 128}
     """
-    cls = _method(name)
+    cls = METHODS.get(name)
     excluded = set(getattr(cls, "config_exclude", ()))
     return {p.name: p.default for p in _keyword_parameters(cls) if p.name not in excluded}
 
 
 def describe(name: str) -> str:
     """One line about method `name` (the first line of its class docstring), for CLI help."""
-    doc = inspect.getdoc(_method(name)) or ""
-    return doc.splitlines()[0] if doc else name
+    return METHODS.describe(name)
 
 
 def get(name: str, encoder: keras.Model, augment=None, **method_args) -> keras.Model:
@@ -123,7 +108,8 @@ def get(name: str, encoder: keras.Model, augment=None, **method_args) -> keras.M
         The `PretextModel`, not compiled.
 
     Raises:
-        ValueError: for an unknown method or argument, before anything is built.
+        ValueError: for an unknown method (a `keras_ssl.config.ConfigError`) or
+            argument, before anything is built.
 
     Example:
 
@@ -132,7 +118,7 @@ def get(name: str, encoder: keras.Model, augment=None, **method_args) -> keras.M
     model = keras_ssl.pretext.get("simclr", encoder, temperature=0.2, projection_dims=[128, 64])
     ```
     """
-    cls = _method(name)
+    cls = METHODS.get(name)
     known = {p.name for p in _keyword_parameters(cls)}
     unknown = sorted(set(method_args) - known)
     if unknown:

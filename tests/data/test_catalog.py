@@ -14,7 +14,6 @@ from keras_ssl.data import (
     load_dataset,
     register_dataset,
 )
-from keras_ssl.data.catalog import _CATALOG
 
 KNOWN = ["celeb_a", "cifar10", "cifar10_keras", "oxford_iiit_pet", "stl10", "tiny_imagenet"]
 
@@ -131,7 +130,7 @@ def test_load_dispatches_paths(cifar_tree, tiny_imagenet_zip_path):
 
 
 def test_register_dataset(monkeypatch):
-    monkeypatch.setattr("keras_ssl.data.catalog._CATALOG", dict(_CATALOG))
+    monkeypatch.setattr(catalog, "DATASETS", catalog.DATASETS.copy())  # undone after the test
 
     @register_dataset("noise", splits=["train"])
     def load_noise(split, data_dir=None, size=4):

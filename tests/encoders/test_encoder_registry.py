@@ -67,7 +67,7 @@ def test_unknown_encoder_and_unknown_builder_argument():
 
 
 def test_user_encoder_without_metadata_and_name_lookup(monkeypatch):
-    monkeypatch.setattr(registry, "_ENCODERS", dict(registry._ENCODERS))  # undone after the test
+    monkeypatch.setattr(registry, "ENCODERS", registry.ENCODERS.copy())  # undone after the test
 
     @encoders.register("test_tiny_net")
     def tiny_net(input_shape=(8, 8, 3), name="tiny_net_encoder"):

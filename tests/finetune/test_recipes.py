@@ -64,21 +64,39 @@ def test_recipe_overrides_and_config_round_trip():
     restored = FinetuneConfig.from_config(json.loads(json.dumps(config.get_config())))
     assert restored == config
     assert get_recipe(config) is config
+    # Lists (as YAML gives them) are kept as tuples; a YAML `1.0` is a fraction, `1` a count.
+    assert get_recipe("full", hidden_dims=[128, 64]).hidden_dims == (128, 64)
+    assert isinstance(get_recipe("full", freeze_first=1.0).freeze_first, float)
+    assert isinstance(get_recipe("full", freeze_first=1).freeze_first, int)
+    with pytest.raises(ValueError, match=r"Unknown recipe field\(s\) \['lr'\]"):
+        FinetuneConfig.from_config({"lr": 1e-3})
 
 
 @pytest.mark.parametrize(
     "kwargs, message",
     [
         ({"epochs": 0}, r"`epochs` must be an integer >= 1; got 0"),
-        ({"dropout": 1.0}, r"`dropout` must be a rate in \[0, 1\); got 1.0"),
+        ({"dropout": 1.0}, r"`dropout` must be a number in \[0, 1\); got 1.0"),
         ({"freeze_first": -1}, r"`freeze_first` must be an integer >= 0 or 'all', .*; got -1"),
         ({"freeze_first": 1.5}, r"a fraction in \[0, 1\] or a freeze-point name .*; got 1.5"),
         ({"optimizer": "adamx"}, r"Unknown `optimizer` 'adamx'"),
         ({"monitor": "accuracy"}, r"`monitor` must name a validation metric .* got 'accuracy'"),
-        ({"reduce_lr_factor": 1.5}, r"`reduce_lr_factor` must be a number in \(0.0, 1.0\)"),
+        ({"reduce_lr_factor": 1.5}, r"`reduce_lr_factor` must be a number in \(0, 1\) or null"),
         ({"cache_features": True}, r"`cache_features=True` needs `freeze_first='all'`"),
-        ({"min_steps_per_epoch": 0}, r"`min_steps_per_epoch` must be an integer >= 1; got 0"),
+        (
+            {"min_steps_per_epoch": 0},
+            r"`min_steps_per_epoch` must be an integer >= 1 or null; got 0",
+        ),
         ({"colour": 1}, r"Unknown recipe field\(s\) \['colour'\]"),
+        ({"learning_rate": 0}, r"`learning_rate` must be a number > 0; got 0"),
+        ({"hidden_dims": [8, 0]}, r"`hidden_dims.1` must be an integer >= 1; got 0"),
+        ({"hidden_dims": "8"}, r"`hidden_dims` must be a list; got '8'"),
+        ({"augment": "yes"}, r"`augment` must be true or false; got 'yes'"),
+        ({"standardize_features": True}, r"`standardize_features=True` needs `cache_features"),
+        (
+            {"reinitialize": True},
+            r"`reinitialize=True` trains from scratch: .*got freeze_first=100",
+        ),
     ],
 )
 def test_bad_recipe_fields_are_named(kwargs, message):

@@ -74,7 +74,7 @@ def test_unknown_method_and_unknown_argument():
 
 
 def test_a_method_is_one_registered_class(monkeypatch):
-    monkeypatch.setattr(registry, "_METHODS", dict(registry._METHODS))  # undone after the test
+    monkeypatch.setattr(registry, "METHODS", registry.METHODS.copy())  # undone after the test
 
     @pretext.register("mean_feature")
     class MeanFeature(pretext.PretextModel):
