@@ -1,6 +1,7 @@
-"""Where an experiment's models train: one device, several (a strategy), and the precision.
+"""Where models train: one device, several (a strategy), and the precision.
 
-`distribution.strategy` picks the existing engine of the backend, never a home-made one:
+`training_scope(strategy, precision)` uses the existing engine of the backend, never a
+home-made one (an experiment file's `distribution.strategy` and `.precision` come here):
 
 | strategy | TensorFlow backend | JAX backend |
 | --- | --- | --- |
@@ -21,13 +22,31 @@ from __future__ import annotations
 
 import contextlib
 import functools
+from typing import Annotated, Literal
 
 import keras
+from pydantic import Strict
 
-from keras_ssl.config import ConfigError
+from keras_ssl.config import Config, ConfigError
 
 STRATEGIES = ("none", "mirrored", "multi_worker", "tpu")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+
+
+class DistributionConfig(Config):
+    """Where the models train (this module).
+
+    Args:
+        strategy: "none", "mirrored" (tf.distribute's MirroredStrategy, or JAX's
+            DataParallel over all local devices), "multi_worker" or "tpu". Batch sizes
+            are global batches; learning rates are used as given.
+        sync_batch_norm: BatchNorm on the global batch's statistics across replicas.
+        precision: "float32", "mixed_float16" or "mixed_bfloat16" (losses stay float32).
+    """
+
+    strategy: Literal[STRATEGIES] = "none"
+    sync_batch_norm: Annotated[bool, Strict()] = False
+    precision: Literal[PRECISIONS] = "float32"
 
 
 @functools.cache
@@ -54,7 +73,8 @@ def training_scope(strategy: str = "none", precision: str = "float32"):
         precision: one of `PRECISIONS`; the policy is restored on leaving.
 
     Raises:
-        ConfigError: for a strategy the backend does not offer.
+        ConfigError: for a strategy or precision not in `STRATEGIES` / `PRECISIONS`, or
+            a strategy the backend does not offer.
 
     Example:
 
@@ -63,6 +83,8 @@ def training_scope(strategy: str = "none", precision: str = "float32"):
     ...     model.compile(optimizer="adam")
     ...     model.fit(dataset, epochs=10)
     """
+    _check("strategy", strategy, STRATEGIES)
+    _check("precision", precision, PRECISIONS)
     previous_policy = keras.config.dtype_policy()
     previous_distribution = keras.distribution.distribution()
     keras.config.set_dtype_policy(precision)
@@ -73,6 +95,11 @@ def training_scope(strategy: str = "none", precision: str = "float32"):
         keras.config.set_dtype_policy(previous_policy)
         if keras.backend.backend() == "jax":
             keras.distribution.set_distribution(previous_distribution)
+
+
+def _check(key: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ConfigError(f"Unknown {key} {value!r}; expected one of: {', '.join(allowed)}.")
 
 
 def _strategy_scope(strategy: str):
@@ -92,6 +119,7 @@ def _strategy_scope(strategy: str):
 
 def replica_count(strategy: str = "none") -> int:
     """How many replicas share each global batch under `strategy` (1 for "none")."""
+    _check("strategy", strategy, STRATEGIES)
     if strategy == "none":
         return 1
     if keras.backend.backend() == "tensorflow":

@@ -1,18 +1,19 @@
-"""The figures of the Umeå report (Figs. 2-5) and a confusion-matrix heatmap.
+"""The figures of the Umeå report (Figs. 2-5), confusion-matrix heatmaps and accuracy bars.
 
-Every function takes its data, an optional `ax` to draw into, an optional `path` to
-save a PNG, and returns the matplotlib `Figure`. Figures are built with
-`matplotlib.figure.Figure`, not `pyplot`, so no global figure list grows and no
-display is needed (saving uses the Agg renderer); in a notebook a returned figure
-shows inline when it is the cell's last expression (or via `display(fig)`), and a
-figure whose `ax` came from `plt.subplots` shows as usual.
+Every function takes plain data (histories, rows of results, matrices), an optional
+`ax` to draw into (the `*_grid` functions and `plot_pretext_runs` lay out their own
+panels), an optional `path` to save a PNG, and returns the matplotlib `Figure`.
+Figures are built with `matplotlib.figure.Figure`, not `pyplot`, so no global figure
+list grows and no display is needed (saving uses the Agg renderer); in a notebook a
+returned figure shows inline when it is the cell's last expression (or via
+`display(fig)`), and a figure whose `ax` came from `plt.subplots` shows as usual.
 """
 
 from __future__ import annotations
 
 import numbers
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import keras
 import numpy as np
@@ -30,6 +31,19 @@ def _axes(ax, figsize):
         return ax.figure, ax
     figure = Figure(figsize=figsize, layout="constrained")
     return figure, figure.add_subplot()
+
+
+def _grid(count: int, panel_size: tuple[float, float], columns: int) -> tuple[Figure, np.ndarray]:
+    """A figure of `count` panels of `panel_size` inches, `columns` a row; spare axes hidden."""
+    if count < 1:
+        raise ValueError("Nothing to plot: the figure needs at least one panel.")
+    columns = min(columns, count)
+    rows = -(-count // columns)
+    figure = Figure(figsize=(panel_size[0] * columns, panel_size[1] * rows), layout="constrained")
+    axes = np.atleast_1d(figure.subplots(rows, columns)).ravel()
+    for ax in axes[count:]:
+        ax.set_axis_off()
+    return figure, axes
 
 
 def _finish(figure: Figure, path, dpi: int = DPI) -> Figure:
@@ -111,10 +125,14 @@ def plot_pretext_loss(
     if f"val_{metric}" in frame:
         ax.plot(frame.index, frame[f"val_{metric}"], marker=".", linestyle="--", label="Validation")
     ax.set(title=title, xlabel="Epoch", ylabel=f"Loss ({loss_name})")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
     ax.grid(alpha=0.3)
     ax.legend()
     return _finish(figure, path)
+
+
+def _label(run: str, split: str) -> str:
+    return f"{run} ({split})" if run else split
 
 
 def plot_training_curves(
@@ -129,7 +147,8 @@ def plot_training_curves(
     Metrics whose name contains "acc" are drawn in percent.
 
     Args:
-        histories: Run name -> history (any form `plot_pretext_loss` accepts).
+        histories: Run name -> history (any form `plot_pretext_loss` accepts); a
+            single run named "" is labelled just "training" and "validation".
         metric: The logged key, e.g. "accuracy" or "loss"; `val_{metric}` is
             drawn dashed when present.
         title: Axes title; defaults to "Training and validation {metric}".
@@ -151,14 +170,15 @@ def plot_training_curves(
     for color, (name, history) in zip(colors, histories.items(), strict=True):
         frame = _history_frame(history)
         _require(frame, metric, f"Run {name!r}")
-        ax.plot(frame.index, frame[metric] * scale, color=color, label=f"{name} (training)")
+        line = {"color": color, "marker": "."}  # a dot per epoch: a one-epoch run shows too
+        ax.plot(frame.index, frame[metric] * scale, **line, label=_label(name, "training"))
         if f"val_{metric}" in frame:
             ax.plot(
                 frame.index,
                 frame[f"val_{metric}"] * scale,
-                color=color,
+                **line,
                 linestyle="--",
-                label=f"{name} (validation)",
+                label=_label(name, "validation"),
             )
     pretty = metric.replace("_", " ").capitalize()
     ax.set(
@@ -166,7 +186,7 @@ def plot_training_curves(
         xlabel="Epoch",
         ylabel=f"{pretty} (%)" if percent else pretty,
     )
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small")
     return _finish(figure, path)
@@ -400,4 +420,163 @@ def plot_confusion_matrix(
     )
     default_title = "Confusion matrix" + (" (normalized by true class)" if normalize else "")
     ax.set(title=title or default_title, xlabel="Predicted class", ylabel="True class")
+    return _finish(figure, path)
+
+
+def plot_pretext_runs(runs: Mapping[str, Mapping], path=None) -> Figure:
+    """A row per pretraining: its loss, and the metric its method watches, per epoch.
+
+    Args:
+        runs: Run name -> `{"history": ..., "loss_name": ..., "metric": ...}`: a history
+            in any form `plot_pretext_loss` accepts, the loss's name for the y label and
+            the logged metric of the second panel (e.g. "contrastive_accuracy"; "loss"
+            draws the loss again), each with its validation values where logged.
+        path: Where to save a PNG, if given.
+
+    Returns:
+        The matplotlib Figure.
+
+    Example:
+    >>> plot_pretext_runs({"simclr": {"history": "pretrain/simclr/log.csv",
+    ...                               "loss_name": "NT-Xent", "metric": "contrastive_accuracy"}})
+    """
+    figure, axes = _grid(2 * len(runs), (5, 3.6), columns=2)
+    for (name, run), loss_ax, metric_ax in zip(runs.items(), axes[::2], axes[1::2]):
+        title = f"Pretext loss, {name}"
+        plot_pretext_loss(run["history"], loss_name=run["loss_name"], title=title, ax=loss_ax)
+        title = f"Pretext {run['metric']}, {name}"
+        plot_training_curves({"": run["history"]}, metric=run["metric"], title=title, ax=metric_ax)
+    return _finish(figure, path)
+
+
+def plot_curve_grid(
+    histories: Mapping, metric: str = "accuracy", columns: int = 4, path=None
+) -> Figure:
+    """One small panel per run: `metric` per epoch, training solid and validation dashed.
+
+    Args:
+        histories: Panel title -> history (any form `plot_pretext_loss` accepts).
+        metric: The logged key, e.g. "accuracy", "top3_accuracy" or "loss".
+        columns: Panels a row.
+        path: Where to save a PNG, if given.
+
+    Returns:
+        The matplotlib Figure.
+
+    Example:
+    >>> plot_curve_grid({"1% labels": h1, "10% labels": h10}, metric="loss")
+    """
+    figure, axes = _grid(len(histories), (3.6, 2.8), columns)
+    for ax, (title, history) in zip(axes, histories.items()):
+        plot_training_curves({"": history}, metric=metric, title=title, ax=ax)
+        ax.legend(fontsize="x-small")
+    return _finish(figure, path)
+
+
+def plot_label_efficiency_grid(
+    results: Mapping[str, Mapping],
+    papers: Mapping[str, Mapping] | None = None,
+    ticks: Iterable[float] | None = None,
+    path=None,
+) -> Figure:
+    """A `plot_label_efficiency` panel per model, a curve (ours and the paper's) per evaluation.
+
+    Args:
+        results: Panel name (e.g. a variant) -> evaluation name -> results in a form
+            `plot_label_efficiency` accepts; a panel may be empty.
+        papers: The paper's numbers, keyed the same way (missing keys: no paper curve).
+        ticks: Label fractions to mark on every x axis; by default a panel's own.
+        path: Where to save a PNG, if given.
+
+    Returns:
+        The matplotlib Figure.
+
+    Example:
+    >>> plot_label_efficiency_grid({"simclr": {"finetune": {0.1: 0.6, 1.0: 0.8}}},
+    ...                            papers={"simclr": {"finetune": {0.1: 0.62, 1.0: 0.84}}})
+    """
+    papers = papers or {}
+    figure, axes = _grid(len(results), (6, 4), columns=len(results))
+    for ax, (panel, curves) in zip(axes, results.items()):
+        for name, points in curves.items():
+            plot_label_efficiency(
+                points, paper=papers.get(panel, {}).get(name) or None, label=f"Ours, {name}",
+                paper_label=f"Paper, {name}", title=f"Accuracy vs. labeled data, {panel}", ax=ax,
+            )  # fmt: skip
+        if ticks is not None:
+            percents = sorted({100 * fraction for fraction in ticks})
+            ax.set_xticks(percents, [f"{p:g}" for p in percents])
+        if curves:
+            ax.legend(fontsize="small")
+    return _finish(figure, path)
+
+
+def plot_confusion_matrix_grid(
+    results: Mapping[str, Mapping], columns: int = 3, path=None
+) -> Figure:
+    """A `plot_confusion_matrix` panel (normalized by true class) per model.
+
+    Args:
+        results: Panel title -> a classifier's results with `confusion_matrix` and,
+            optionally, `class_names` (what `evaluate_classifier` returns).
+        columns: Panels a row.
+        path: Where to save a PNG, if given.
+
+    Returns:
+        The matplotlib Figure.
+
+    Example:
+    >>> plot_confusion_matrix_grid({"1% labels": evaluate_classifier(model_1, test, names),
+    ...                             "100% labels": evaluate_classifier(model_100, test, names)})
+    """
+    figure, axes = _grid(len(results), (5, 4.5), columns)
+    for ax, (title, result) in zip(axes, results.items()):
+        matrix, names = result["confusion_matrix"], result.get("class_names")
+        plot_confusion_matrix(matrix, names, title=title, ax=ax)
+    return _finish(figure, path)
+
+
+def plot_accuracy_bars(
+    rows,
+    x: str = "variant",
+    hue: str = "evaluation",
+    hue_order: Sequence[str] | None = None,
+    title: str = "Test accuracy",
+    ax=None,
+    path=None,
+) -> Figure:
+    """Accuracies as grouped, labelled bars: a group per `x`, a bar per `hue` (SimCLR Pets'
+    Figs. 3-6, one setting against another).
+
+    Args:
+        rows: A DataFrame or list of dicts with the `x` and `hue` columns and `accuracy`
+            in [0, 1].
+        x, hue: The columns that name the groups and the bars within a group.
+        hue_order: The bars' order (and which of them to draw); by first appearance if `None`.
+        title: Axes title.
+        ax: Axes to draw into; a new figure if `None`.
+        path: Where to save a PNG, if given.
+
+    Returns:
+        The matplotlib Figure.
+
+    Example:
+    >>> plot_accuracy_bars([{"variant": "simclr", "evaluation": "frozen", "accuracy": 0.5},
+    ...                     {"variant": "simclr", "evaluation": "finetune", "accuracy": 0.6}])
+    """
+    frame = pd.DataFrame(rows)
+    if frame.empty or not {x, hue, "accuracy"} <= set(frame.columns):
+        raise ValueError(
+            f"`rows` need `{x}`, `{hue}` and `accuracy` columns; got {list(frame.columns)}."
+        )
+    if not frame["accuracy"].between(0, 1).all():
+        raise ValueError(
+            f"Accuracies must lie in [0, 1] (not percent); got max {frame['accuracy'].max()}."
+        )
+    frame["Accuracy (%)"] = 100 * frame["accuracy"]
+    figure, ax = _axes(ax, (max(5.0, 1.6 * frame[x].nunique() + 2), 3.8))
+    sns.barplot(frame, x=x, y="Accuracy (%)", hue=hue, hue_order=hue_order, ax=ax)
+    for bars in ax.containers:
+        ax.bar_label(bars, fmt="%.1f", fontsize=7)
+    ax.set_title(title)
     return _finish(figure, path)

@@ -8,10 +8,15 @@ from PIL import Image
 
 from keras_ssl.evaluate import confusion_matrix
 from keras_ssl.plots import (
+    plot_accuracy_bars,
     plot_augmented_views,
     plot_confusion_matrix,
+    plot_confusion_matrix_grid,
+    plot_curve_grid,
     plot_label_efficiency,
+    plot_label_efficiency_grid,
     plot_pretext_loss,
+    plot_pretext_runs,
     plot_training_curves,
 )
 
@@ -205,6 +210,16 @@ def test_plot_confusion_matrix(tmp_path):
         (lambda: plot_confusion_matrix(np.ones((2, 3))), "square"),
         (lambda: plot_confusion_matrix(np.ones((2, 2)), ["a"]), "1 `class_names` for a 2-class"),
         (lambda: plot_confusion_matrix(-np.ones((2, 2))), "non-negative"),
+        (lambda: plot_curve_grid({}), "at least one panel"),
+        (lambda: plot_confusion_matrix_grid({}), "at least one panel"),
+        (
+            lambda: plot_accuracy_bars([{"variant": "a", "accuracy": 0.5}]),
+            "need `variant`, `evaluation`",
+        ),
+        (
+            lambda: plot_accuracy_bars([{"variant": "a", "evaluation": "e", "accuracy": 50}]),
+            "not percent",
+        ),
     ],
 )
 def test_bad_input_raises(call, message):
@@ -225,3 +240,97 @@ def test_plot_label_efficiency_draws_a_baseline_per_fraction_as_a_curve():
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["Ours", "No pretraining"]
     with pytest.raises(ValueError, match=r"`baseline` must be an accuracy in \[0, 1\]; got 85"):
         plot_label_efficiency(results, baseline=85)
+
+
+def _visible(figure):
+    return [ax for ax in figure.axes if ax.axison and ax.get_label() != "<colorbar>"]
+
+
+def test_plot_pretext_runs_draws_the_loss_and_the_methods_metric_per_run(fit_history, tmp_path):
+    history, csv_path = fit_history
+    runs = {
+        "simclr": {"history": history, "loss_name": "NT-Xent", "metric": "accuracy"},
+        "byol": {"history": csv_path, "loss_name": "normalised MSE", "metric": "loss"},
+    }
+    path = tmp_path / "pretext.png"
+    figure = plot_pretext_runs(runs, path=path)
+    _assert_png(path)
+    axes = figure.axes
+    assert [ax.get_title() for ax in axes] == [
+        "Pretext loss, simclr", "Pretext accuracy, simclr", "Pretext loss, byol", "Pretext loss, byol",
+    ]  # fmt: skip
+    assert (
+        axes[0].get_ylabel() == "Loss (NT-Xent)" and axes[2].get_ylabel() == "Loss (normalised MSE)"
+    )
+    assert [t.get_text() for t in axes[1].get_legend().get_texts()] == ["training", "validation"]
+    np.testing.assert_allclose(
+        axes[1].lines[0].get_ydata(), np.array(history.history["accuracy"]) * 100
+    )
+
+
+def test_plot_curve_grid_draws_a_panel_per_run(fit_history, tmp_path):
+    history, _ = fit_history
+    runs = {f"run {i}": history for i in range(5)}
+    path = tmp_path / "grid.png"
+    figure = plot_curve_grid(runs, metric="loss", columns=4, path=path)
+    _assert_png(path)
+    assert len(figure.axes) == 8  # two rows of four, the last three hidden
+    assert [ax.get_title() for ax in _visible(figure)] == list(runs)
+    ax = figure.axes[0]
+    assert ax.get_ylabel() == "Loss" and len(ax.lines) == 2
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["training", "validation"]
+    np.testing.assert_allclose(ax.lines[1].get_ydata(), history.history["val_loss"])
+
+
+def test_plot_label_efficiency_grid_draws_every_evaluation_of_a_panel():
+    results = {
+        "simclr": {"finetune": {0.1: 0.6, 1.0: 0.8}, "knn": {0.1: 0.5, 1.0: 0.7}},
+        "untrained": {},
+    }
+    papers = {"simclr": {"finetune": {0.1: 0.62, 1.0: 0.84}, "knn": {}}}
+    figure = plot_label_efficiency_grid(results, papers, ticks=[0.01, 0.1, 1.0])
+    simclr, untrained = figure.axes
+    assert simclr.get_title() == "Accuracy vs. labeled data, simclr"
+    assert [t.get_text() for t in simclr.get_legend().get_texts()] == [
+        "Ours, finetune", "Paper, finetune", "Ours, knn",
+    ]  # fmt: skip
+    np.testing.assert_allclose(simclr.lines[1].get_ydata(), [62, 84])
+    np.testing.assert_allclose(simclr.lines[2].get_ydata(), [50, 70])
+    assert [t.get_text() for t in simclr.get_xticklabels()] == ["1", "10", "100"]
+    assert not untrained.lines and untrained.get_legend() is None
+
+
+def test_plot_confusion_matrix_grid_draws_a_normalized_heatmap_per_model(tmp_path):
+    results = {
+        "finetune 100%": {"confusion_matrix": [[3, 1], [0, 4]], "class_names": ["cat", "dog"]},
+        "baseline 100%": {"confusion_matrix": [[2, 2], [1, 3]]},
+    }
+    path = tmp_path / "matrices.png"
+    figure = plot_confusion_matrix_grid(results, path=path)
+    _assert_png(path)
+    heatmaps = [ax for ax in figure.axes if ax.get_title()]
+    assert [ax.get_title() for ax in heatmaps] == list(results)
+    assert [t.get_text() for t in heatmaps[0].get_xticklabels()] == ["cat", "dog"]
+    assert [t.get_text() for t in heatmaps[1].get_xticklabels()] == ["0", "1"]
+    np.testing.assert_allclose(
+        heatmaps[0].collections[0].get_array().reshape(2, 2), [[75, 25], [0, 100]]
+    )
+
+
+def test_plot_accuracy_bars_groups_variants_and_orders_the_bars(tmp_path):
+    rows = [
+        {"variant": "simclr", "evaluation": "frozen", "accuracy": 0.5},
+        {"variant": "simclr", "evaluation": "finetune", "accuracy": 0.625},
+        {"variant": "random", "evaluation": "finetune", "accuracy": 0.25},
+        {"variant": "random", "evaluation": "frozen", "accuracy": 0.2},
+    ]
+    path = tmp_path / "bars.png"
+    figure = plot_accuracy_bars(rows, hue_order=["finetune", "frozen"], title="fig5", path=path)
+    _assert_png(path)
+    ax = figure.axes[0]
+    assert ax.get_title() == "fig5" and ax.get_ylabel() == "Accuracy (%)"
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["simclr", "random"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["finetune", "frozen"]
+    heights = [[bar.get_height() for bar in bars] for bars in ax.containers]
+    np.testing.assert_allclose(heights, [[62.5, 25], [50, 20]])
+    assert [t.get_text() for t in ax.texts] == ["62.5", "25.0", "50.0", "20.0"]

@@ -2,57 +2,39 @@
 
 Everything here is rebuilt from the files of the finished stages (`metrics.json`,
 `log.csv`), so a resumed run reports exactly what a run without interruption would.
+The figures are drawn by `keras_ssl.plots`; this module only picks their data out of
+the experiment and the stages' metrics.
 """
 
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
+from keras_ssl import plots, pretext
 from keras_ssl.experiments.run_folder import atomic_write, write_csv, write_text
 from keras_ssl.experiments.schema import MULTILABEL_METRICS, Experiment
-
-
-def _number(value) -> str:
-    return (
-        "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.2f}"
-    )
 
 
 def comparison_rows(experiment: Experiment, metrics: Sequence[Mapping]) -> list[dict]:
     """One row per evaluation stage, ours beside the paper's (percent; NaN where it has none)."""
     rows = []
     for m in metrics:
-        evaluation = experiment.evaluation(m["evaluation"])
-        paper = evaluation.reference_for(m["variant"]).get(m["fraction"], math.nan)
-        ours = 100 * m["accuracy"]
+        paper = experiment.evaluation(m["evaluation"]).reference_for(m["variant"])
+        paper, ours = paper.get(m["fraction"], math.nan), 100 * m["accuracy"]
         rows.append(
-            {
-                "variant": m["variant"],
-                "evaluation": m["evaluation"],
-                "kind": m["kind"],
-                "fraction": m["fraction"],
-                "labels_used": m["labels_used"],
-                "accuracy": round(ours, 2),
-                "val_accuracy": round(100 * _validation_accuracy(m), 2),
-                "top_3_accuracy": round(100 * m.get("top_3_accuracy", math.nan), 2),
-                "paper": paper,
-                "difference": round(ours - paper, 2),
-                "best_epoch": m.get("best_epoch"),
-                "epochs_run": m.get("epochs_run"),
-                "seconds": m.get("seconds"),
-            }
+            {key: m[key] for key in ("variant", "evaluation", "kind", "fraction", "labels_used")}
+            | {"accuracy": round(ours, 2), "val_accuracy": round(100 * _validation_accuracy(m), 2)}
+            | {"top_3_accuracy": round(100 * m.get("top_3_accuracy", math.nan), 2)}
+            | {"paper": paper, "difference": round(ours - paper, 2)}
+            | {key: m.get(key) for key in ("best_epoch", "epochs_run", "seconds")}
         )
     return rows
-
-
-def _header(columns: Sequence[str], labels: int) -> list[str]:
-    """A Markdown table's header lines: `labels` text columns, then right-aligned numbers."""
-    alignments = ["---"] * labels + ["---:"] * (len(columns) - labels)
-    return ["| " + " | ".join(columns) + " |", "| " + " | ".join(alignments) + " |"]
 
 
 def _validation_accuracy(metrics: Mapping) -> float:
@@ -62,60 +44,70 @@ def _validation_accuracy(metrics: Mapping) -> float:
     return (metrics.get("early_stopping_metrics") or {}).get("accuracy", math.nan)
 
 
+def _cell(value) -> str:
+    if isinstance(value, str):
+        return value
+    return "–" if value is None or math.isnan(value) else f"{value:.2f}"
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence], labels: int) -> str:
+    """A Markdown table: `labels` text columns, then right-aligned numbers (two decimals)."""
+    alignments = ["---"] * labels + ["---:"] * (len(header) - labels)
+    lines = [header, alignments, *([_cell(value) for value in row] for row in rows)]
+    return "\n".join("| " + " | ".join(line) + " |" for line in lines)
+
+
+def _percent(fraction: float) -> str:
+    return f"{fraction * 100:g}%"
+
+
+def _evaluations_in(experiment: Experiment, rows: Sequence[Mapping]) -> list:
+    return [e for e in experiment.evaluations if any(r["evaluation"] == e.name for r in rows)]
+
+
+def _scores(row: Mapping, paper: bool = True) -> list[float]:
+    """Our validation, test and test top-3 accuracy (NaN where missing), then the paper's
+    accuracy and ours − paper: the columns every per-evaluation table shows."""
+    ours = [row.get(key, math.nan) for key in ("val_accuracy", "accuracy", "top_3_accuracy")]
+    theirs = row.get("paper", math.nan)
+    return ours + [theirs, ours[1] - theirs] if paper else ours
+
+
 def markdown_table(experiment: Experiment, rows: Sequence[Mapping]) -> str:
     """A variant's table: a row per fraction, a column per evaluation, the paper's beside.
 
     "Gain" is the first evaluation on the pretrained encoder minus the first baseline;
     "Difference" is the first evaluation with reference numbers minus the paper's.
     """
-    variant = rows[0]["variant"]
-    evaluations = [
-        e for e in experiment.evaluations if any(r["evaluation"] == e.name for r in rows)
-    ]
-    ours = {(r["evaluation"], r["fraction"]): r["accuracy"] for r in rows}
+    variant, evaluations = rows[0]["variant"], _evaluations_in(experiment, rows)
+    ours = defaultdict(lambda: math.nan)
+    ours.update({(r["evaluation"], r["fraction"]): r["accuracy"] for r in rows})
     pretrained = next((e.name for e in evaluations if e.kind != "baseline"), None)
     baseline = next((e.name for e in evaluations if e.kind == "baseline"), None)
     referenced = [e for e in evaluations if e.reference_for(variant)]
     header = ["Labeled data", *(f"{e.name} (%)" for e in evaluations)]
-    if pretrained and baseline:
-        header.append(f"Gain, {pretrained} − {baseline} (pp)")
+    header += [f"Gain, {pretrained} − {baseline} (pp)"] if pretrained and baseline else []
     header += [f"{e.name}, paper (%)" for e in referenced]
-    if referenced:
-        header.append(f"Difference, {referenced[0].name} − paper (pp)")
-    lines = _header(header, labels=1)
+    header += [f"Difference, {referenced[0].name} − paper (pp)"] if referenced else []
+    table = []
     for fraction in sorted({r["fraction"] for r in rows}):
-        cells = [ours.get((e.name, fraction), math.nan) for e in evaluations]
-        if pretrained and baseline:
-            cells.append(
-                ours.get((pretrained, fraction), math.nan)
-                - ours.get((baseline, fraction), math.nan)
-            )
         papers = [e.reference_for(variant).get(fraction, math.nan) for e in referenced]
-        cells += papers
-        if referenced:
-            cells.append(ours.get((referenced[0].name, fraction), math.nan) - papers[0])
-        lines.append(f"| {fraction * 100:g}% | {' | '.join(map(_number, cells))} |")
-    return "\n".join(lines)
+        cells = [_percent(fraction), *(ours[e.name, fraction] for e in evaluations)]
+        if pretrained and baseline:
+            cells.append(ours[pretrained, fraction] - ours[baseline, fraction])
+        cells += papers + ([ours[referenced[0].name, fraction] - papers[0]] if referenced else [])
+        table.append(cells)
+    return _table(header, table, labels=1)
 
 
 def evaluations_table(experiment: Experiment, rows: Sequence[Mapping]) -> str:
     """A variant's table at one label fraction: a row per evaluation (e.g. the learning
     rates of a sweep, SimCLR Pets' §4.1 table), ours beside the paper's."""
-    variant = rows[0]["variant"]
     header = ["Evaluation", "Labeled data", "Validation (%)", "Test (%)", "Test top-3 (%)"]
-    header += ["Paper (%)", "Difference (pp)"]
-    lines = _header(header, labels=2)
     by_name = {r["evaluation"]: r for r in rows}
-    for e in experiment.evaluations:
-        row = by_name.get(e.name)
-        if row is None:
-            continue
-        paper = e.reference_for(variant).get(row["fraction"], math.nan)
-        cells = [row["val_accuracy"], row["accuracy"], row["top_3_accuracy"], paper]
-        cells.append(row["accuracy"] - paper)
-        numbers = " | ".join(map(_number, cells))
-        lines.append(f"| {e.name} | {row['fraction'] * 100:g}% | {numbers} |")
-    return "\n".join(lines)
+    table = [[e.name, _percent(by_name[e.name]["fraction"]), *_scores(by_name[e.name])]
+             for e in experiment.evaluations if e.name in by_name]  # fmt: skip
+    return _table([*header, "Paper (%)", "Difference (pp)"], table, labels=2)
 
 
 def variants_table(experiment: Experiment, rows: Sequence[Mapping]) -> str:
@@ -126,39 +118,31 @@ def variants_table(experiment: Experiment, rows: Sequence[Mapping]) -> str:
 
     | Variant | Labeled data | finetune, validation (%) | finetune, test (%) | finetune, paper (%) | ... |
     """
-    evaluations = [
-        e for e in experiment.evaluations if any(r["evaluation"] == e.name for r in rows)
-    ]
+    evaluations = _evaluations_in(experiment, rows)
     by_key = {(r["variant"], r["evaluation"], r["fraction"]): r for r in rows}
     header = ["Variant", "Labeled data"]
     for e in evaluations:
         header += [f"{e.name}, validation (%)", f"{e.name}, test (%)", f"{e.name}, test top-3 (%)"]
-        if e.reference:
-            header += [f"{e.name}, paper (%)", f"{e.name} − paper (pp)"]
-    lines = _header(header, labels=2)
+        header += [f"{e.name}, paper (%)", f"{e.name} − paper (pp)"] if e.reference else []
+    table = []
     for variant in experiment.variants:
         for fraction in sorted({r["fraction"] for r in rows if r["variant"] == variant.name}):
-            cells = []
+            cells = [variant.name, _percent(fraction)]
             for e in evaluations:
-                row = by_key.get((variant.name, e.name, fraction), {})
-                ours = row.get("accuracy", math.nan)
-                cells += [
-                    row.get("val_accuracy", math.nan),
-                    ours,
-                    row.get("top_3_accuracy", math.nan),
-                ]
-                if e.reference:
-                    paper = (
-                        e.reference_for(variant.name).get(fraction, math.nan) if row else math.nan
-                    )
-                    cells += [paper, ours - paper]
-            numbers = " | ".join(map(_number, cells))
-            lines.append(f"| {variant.name} | {fraction * 100:g}% | {numbers} |")
-    return "\n".join(lines)
+                cells += _scores(
+                    by_key.get((variant.name, e.name, fraction), {}), bool(e.reference)
+                )
+            table.append(cells)
+    return _table(header, table, labels=2)
 
 
 def _is_multi_label(metrics: Mapping) -> bool:
     return bool((metrics.get("test") or {}).get("multilabel"))
+
+
+def _multilabel_cell(ours: float | None, paper: float | None) -> str:
+    cell = "–" if ours is None else f"{ours:.4f}"
+    return cell if paper is None else f"{cell} (paper {paper:.4f})"
 
 
 def multilabel_table(experiment: Experiment, metrics: Sequence[Mapping]) -> str:
@@ -166,19 +150,15 @@ def multilabel_table(experiment: Experiment, metrics: Sequence[Mapping]) -> str:
     and split, macro and micro accuracy, recall and ROC-AUC (fractions), the paper's in
     brackets beside the metric the experiment file compares it with."""
     header = ["Variant", "Evaluation", "Images", *(m.replace("_", " ") for m in MULTILABEL_METRICS)]
-    lines = _header(header, labels=3)
+    table = []
     for m in filter(_is_multi_label, metrics):
         paper = experiment.evaluation(m["evaluation"]).reference_metrics.get(m["variant"], {})
         for split in ("validation", "test"):
-            if m.get(split) is None:
-                continue
-            cells = []
-            for name in MULTILABEL_METRICS:
-                ours, theirs = m[split].get(name), paper.get(f"{split}.{name}")
-                cell = "–" if ours is None else f"{ours:.4f}"
-                cells.append(cell if theirs is None else f"{cell} (paper {theirs:.4f})")
-            lines.append(f"| {m['variant']} | {m['evaluation']} | {split} | {' | '.join(cells)} |")
-    return "\n".join(lines)
+            if m.get(split) is not None:
+                cells = [_multilabel_cell(m[split].get(name), paper.get(f"{split}.{name}"))
+                         for name in MULTILABEL_METRICS]  # fmt: skip
+                table.append([m["variant"], m["evaluation"], split, *cells])
+    return _table(header, table, labels=3)
 
 
 _MULTILABEL_NOTE = (
@@ -199,14 +179,11 @@ def write_tables(folder: Path, experiment: Experiment, metrics: Sequence[Mapping
     if len(experiment.variants) > 1:
         lines += ["## Every variant", "", variants_table(experiment, rows), ""]
     for variant in experiment.variants:
-        variant_rows = [r for r in rows if r["variant"] == variant.name]
-        if variant_rows:
-            lines += [f"## Variant `{variant.name}`: {_variant_line(variant)}", ""]
-            one_fraction = len({r["fraction"] for r in variant_rows}) == 1
-            if one_fraction and len(variant_rows) > 2:
-                lines += [evaluations_table(experiment, variant_rows), ""]
-            else:
-                lines += [markdown_table(experiment, variant_rows), ""]
+        ours = [r for r in rows if r["variant"] == variant.name]
+        if ours:
+            by_evaluation = len({r["fraction"] for r in ours}) == 1 and len(ours) > 2
+            table = (evaluations_table if by_evaluation else markdown_table)(experiment, ours)
+            lines += [f"## Variant `{variant.name}`: {_variant_line(variant)}", "", table, ""]
     if any(map(_is_multi_label, metrics)):
         lines += ["## Multi-label metrics", "", multilabel_table(experiment, metrics), ""]
         lines += [_MULTILABEL_NOTE, ""]
@@ -220,9 +197,9 @@ def write_tables(folder: Path, experiment: Experiment, metrics: Sequence[Mapping
 
 
 def _variant_line(variant) -> str:
-    encoder = variant.encoder
-    line = f"{encoder.name} {encoder.args or ''} weights={encoder.weights!r} at {encoder.image_size}×{encoder.image_size}"
-    spec = variant.pretrain
+    encoder, spec = variant.encoder, variant.pretrain
+    size = f"{encoder.image_size}×{encoder.image_size}"
+    line = f"{encoder.name} {encoder.args or ''} weights={encoder.weights!r} at {size}"
     if spec is None:
         return line + ", not pretrained"
     extras = [
@@ -242,33 +219,30 @@ def _variant_line(variant) -> str:
     )
 
 
+def _evaluation_line(e) -> str:
+    recipe = e.resolved_recipe()
+    how = f" (recipe `{recipe.name}` {e.recipe_args})" if recipe else f" (k={e.k})"
+    classes = f" on classes {', '.join(e.classes)}" if e.classes else ""
+    return f"`{e.name}`: {e.kind}{how}{classes}"
+
+
 def _summary(experiment: Experiment, info: Mapping) -> str:
-    data = info.get("data", {})
+    data, versions = info.get("data", {}), info.get("versions", {})
     total = sum(stage.get("seconds", 0.0) for stage in info.get("stages", {}).values())
-    versions = info.get("versions", {})
     commands = [s["command"] for s in info.get("sessions", []) if s.get("command")]
-    evaluations = "; ".join(
-        f"`{e.name}`: {e.kind}"
-        + (
-            f" (recipe `{e.resolved_recipe().name}` {e.recipe_args})"
-            if e.resolved_recipe()
-            else f" (k={e.k})"
-        )
-        + (f" on classes {', '.join(e.classes)}" if e.classes else "")
-        for e in experiment.evaluations
+    labels = "attributes, multi-label" if data.get("multi_label") else "classes"
+    lines = [f"- Command: `{command}`" for command in commands[:1]]
+    lines.append(
+        f"- Data: `{experiment.data.source}`: {data.get('train', '?')} training, "
+        f"{data.get('val', '?')} validation and {data.get('test', '?')} held-out test images "
+        f"({data.get('num_classes', '?')} {labels})."
     )
+    for source, count in data.get("pretraining_images", {}).items():
+        lines.append(f"- Pretraining images from `{source}`: {count}.")
     return "\n".join(
-        [
-            *([f"- Command: `{commands[0]}`"] if commands else []),
-            f"- Data: `{experiment.data.source}`: {data.get('train', '?')} training, "
-            f"{data.get('val', '?')} validation and {data.get('test', '?')} held-out test images "
-            f"({data.get('num_classes', '?')} "
-            f"{'attributes, multi-label' if data.get('multi_label') else 'classes'}).",
-            *[
-                f"- Pretraining images from `{source}`: {count}."
-                for source, count in data.get("pretraining_images", {}).items()
-            ],
-            f"- Evaluations: {evaluations}.",
+        lines
+        + [
+            f"- Evaluations: {'; '.join(map(_evaluation_line, experiment.evaluations))}.",
             f"- **Model selection:** {selection_protocol(experiment)}.",
             f"- Wall time of all stages: {total / 60:.1f} min; seed {experiment.seed}; keras_ssl "
             f"{versions.get('keras_ssl', '?')}, TensorFlow {versions.get('tensorflow', '?')}, "
@@ -292,163 +266,93 @@ def selection_protocol(experiment: Experiment) -> str:
     )
 
 
-# -- figures ---------------------------------------------------------------------------------
+# -- figures: the data of each kind, drawn by keras_ssl.plots ------------------------------------
 
 
-def _save(figure, path: Path) -> Path:
-    atomic_write(path, lambda temporary: figure.savefig(temporary, dpi=120, bbox_inches="tight"))
-    return path
+def _title(m: Mapping) -> str:
+    return f"{m['evaluation']} {_percent(m['fraction'])}, {m['variant']}"
 
 
-def _grid(count: int, width: float, height: float, columns: int | None = None):
-    from matplotlib.figure import Figure
-
-    columns = min(columns or count, count) or 1
-    rows = -(-count // columns) or 1
-    figure = Figure(figsize=(width * columns, height * rows), layout="constrained")
-    axes = np.atleast_1d(figure.subplots(rows, columns)).ravel()
-    for ax in axes[count:]:
-        ax.set_axis_off()
-    return figure, axes
+def _at_largest_fraction(metrics: Sequence[Mapping]) -> list[Mapping]:
+    """Each (evaluation, variant)'s stage at its largest label fraction."""
+    ordered = sorted(metrics, key=lambda m: m["fraction"])
+    return list({(m["evaluation"], m["variant"]): m for m in ordered}.values())
 
 
-def _pretext_curves(folder: Path, experiment: Experiment, metrics, images):
-    """Loss (and the method's metric) of each pretraining, training and validation."""
-    from keras_ssl import plots, pretext
-
-    pretrained = [v for v in experiment.variants if v.pretrain is not None]
-    if not pretrained:
-        return None
-    figure, axes = _grid(2 * len(pretrained), 5, 3.6, columns=2)
-    for index, variant in enumerate(pretrained):
-        log = folder / f"pretrain/{variant.name}/log.csv"
-        method = pretext.method_class(variant.pretrain.method)
-        plots.plot_pretext_loss(
-            log,
-            loss_name=method.loss_name,
-            title=f"Pretext loss, {variant.name}",
-            ax=axes[2 * index],
-        )
-        plots.plot_training_curves(
-            {"": log}, metric=method.monitor, title=f"Pretext {method.monitor}, {variant.name}",
-            ax=axes[2 * index + 1],
-        )  # fmt: skip
-        axes[2 * index + 1].legend(["training", "validation"], fontsize="small")
-    return figure
-
-
-def _curves(metric: str):
-    """A figure kind: one small panel per trained model, `metric` per epoch (and `val_`)."""
-
-    def figure_of(folder: Path, experiment: Experiment, metrics, images):
-        from keras_ssl import plots
-
-        runs = [m for m in metrics if metric in (m.get("history") or {})]
-        if not runs:
-            return None
-        figure, axes = _grid(len(runs), 3.6, 2.8, columns=4)
-        for ax, m in zip(axes, runs):
-            title = f"{m['evaluation']} {m['fraction'] * 100:g}%, {m['variant']}"
-            plots.plot_training_curves({"": m["history"]}, metric=metric, title=title, ax=ax)
-            ax.legend(["training", "validation"], fontsize="x-small")
-        return figure
-
-    figure_of.__doc__ = f"Training and validation {metric} per epoch of every trained model."
-    return figure_of
-
-
-def _label_efficiency(folder: Path, experiment: Experiment, metrics, images):
-    """Accuracy against the label fraction: every evaluation of a variant, the paper's dashed."""
-    from keras_ssl import plots
-
-    figure, axes = _grid(len(experiment.variants), 6, 4)
-    for ax, variant in zip(axes, experiment.variants):
-        for evaluation in experiment.evaluations:
-            points = [{"fraction": m["fraction"], "accuracy": m["accuracy"]} for m in metrics
-                      if m["variant"] == variant.name and m["evaluation"] == evaluation.name]  # fmt: skip
-            if not points:
-                continue
-            reference = evaluation.reference_for(variant.name)
-            paper = {f: a / 100 for f, a in reference.items()} or None
-            plots.plot_label_efficiency(
-                points, paper=paper, label=f"Ours, {evaluation.name}",
-                paper_label=f"Paper, {evaluation.name}", title=f"Accuracy vs. labeled data, {variant.name}",
-                ax=ax,
-            )  # fmt: skip
-        percents = sorted({100 * f for e in experiment.evaluations for f in e.fractions})
-        ax.set_xticks(percents, [f"{p:g}" for p in percents])
-        ax.legend(fontsize="small")
-    return figure
-
-
-def _views(folder: Path, experiment: Experiment, metrics, images):
+def _views(folder, experiment, metrics, images):
     """Augmented pretraining views of a few training images."""
-    from keras_ssl import plots
     from keras_ssl.experiments.pretraining import build_views
 
     variant = next((v for v in experiment.variants if v.pretrain is not None), None)
     views = None if variant is None else build_views(variant, experiment.seed)
-    if views is None:
-        return None
-    return plots.plot_augmented_views(images, views, title="Augmented views")
+    return None if views is None else plots.plot_augmented_views(images, views)
 
 
-def _confusion_matrices(folder: Path, experiment: Experiment, metrics, images):
+def _pretext_curves(folder, experiment, metrics, images):
+    """Loss (and the method's metric) of each pretraining, training and validation."""
+    runs = {}
+    for v in (v for v in experiment.variants if v.pretrain is not None):
+        method = pretext.method_class(v.pretrain.method)
+        log = folder / f"pretrain/{v.name}/log.csv"
+        runs[v.name] = {"history": log, "loss_name": method.loss_name, "metric": method.monitor}
+    return plots.plot_pretext_runs(runs) if runs else None
+
+
+def _curves(metric: str, folder, experiment, metrics, images):
+    """One small panel per trained model: `metric` per epoch, training and validation."""
+    runs = {_title(m): m["history"] for m in metrics if metric in (m.get("history") or {})}
+    return plots.plot_curve_grid(runs, metric) if runs else None
+
+
+def _label_efficiency(folder, experiment, metrics, images):
+    """Accuracy against the label fraction: every evaluation of a variant, the paper's beside
+    (a panel per variant, a {fraction: accuracy} curve per evaluation)."""
+    results = {v.name: {} for v in experiment.variants}
+    papers = {v.name: {} for v in experiment.variants}
+    for e in experiment.evaluations:
+        for m in (m for m in metrics if m["evaluation"] == e.name):
+            results[m["variant"]].setdefault(e.name, {})[m["fraction"]] = m["accuracy"]
+        for v in experiment.variants:
+            papers[v.name][e.name] = {f: a / 100 for f, a in e.reference_for(v.name).items()}
+    ticks = {fraction for e in experiment.evaluations for fraction in e.fractions}
+    return plots.plot_label_efficiency_grid(results, papers, ticks=ticks)
+
+
+def _confusion_matrices(folder, experiment, metrics, images):
     """The confusion matrix of each trained model at its evaluation's largest fraction."""
-    from keras_ssl import plots
-
-    largest = {
-        (m["evaluation"], m["variant"]): m for m in sorted(metrics, key=lambda m: m["fraction"])
-    }
-    runs = [m for m in largest.values() if "confusion_matrix" in m.get("test", {})]
-    if not runs:
-        return None
-    figure, axes = _grid(len(runs), 5, 4.5, columns=3)
-    for ax, m in zip(axes, runs):
-        title = f"{m['evaluation']} {m['fraction'] * 100:g}%, {m['variant']}"
-        plots.plot_confusion_matrix(
-            m["test"]["confusion_matrix"], m["test"]["class_names"], title=title, ax=ax
-        )
-    return figure
+    runs = {_title(m): m["test"] for m in _at_largest_fraction(metrics)
+            if "confusion_matrix" in m.get("test", {})}  # fmt: skip
+    return plots.plot_confusion_matrix_grid(runs) if runs else None
 
 
 def _accuracy_bars(metrics, evaluations: Sequence[str], title: str):
     """Test accuracy of each variant under each of `evaluations` (their largest fraction)
     as grouped bars: the SimCLR Pets paper's Figs. 3-6 (one setting against another)."""
-    import matplotlib.pyplot as plt
-    import pandas as pd
-    import seaborn as sns
-
-    largest = {
-        (m["evaluation"], m["variant"]): m for m in sorted(metrics, key=lambda m: m["fraction"])
-    }
-    rows = [
-        {"variant": variant, "evaluation": evaluation, "accuracy (%)": 100 * m["accuracy"]}
-        for (evaluation, variant), m in largest.items()
-        if evaluation in evaluations
-    ]
-    if not rows:
-        return None
-    frame = pd.DataFrame(rows)
-    frame["evaluation"] = pd.Categorical(frame["evaluation"], categories=list(evaluations))
-    figure, ax = plt.subplots(figsize=(max(5.0, 1.6 * frame["variant"].nunique() + 2), 3.8))
-    sns.barplot(frame, x="variant", y="accuracy (%)", hue="evaluation", ax=ax)
-    for bars in ax.containers:
-        ax.bar_label(bars, fmt="%.1f", fontsize=7)
-    ax.set_title(title.replace("_", " "))
-    figure.tight_layout()
-    return figure
+    rows = [{"variant": m["variant"], "evaluation": m["evaluation"], "accuracy": m["accuracy"]}
+            for m in _at_largest_fraction(metrics) if m["evaluation"] in evaluations]  # fmt: skip
+    if rows:
+        return plots.plot_accuracy_bars(rows, hue_order=evaluations, title=title.replace("_", " "))
 
 
 _FIGURES = {
     "views": _views,
     "pretext_curves": _pretext_curves,
-    "training_curves": _curves("accuracy"),
-    "top3_curves": _curves("top3_accuracy"),
-    "loss_curves": _curves("loss"),
+    "training_curves": partial(_curves, "accuracy"),
+    "top3_curves": partial(_curves, "top3_accuracy"),
+    "loss_curves": partial(_curves, "loss"),
     "label_efficiency": _label_efficiency,
     "confusion_matrix": _confusion_matrices,
 }
+
+
+def _figures(folder, experiment, metrics, images):
+    """(file name, figure or None) of every figure the experiment asks for, drawn one by one."""
+    for kind, name in experiment.figures.items():
+        if kind == "accuracy_bars":  # one figure per file: {file name: [evaluations]}
+            for file, evaluations in name.items():
+                yield file, _accuracy_bars(metrics, evaluations, file)
+        else:
+            yield name, _FIGURES[kind](folder, experiment, metrics, images)
 
 
 def write_figures(
@@ -465,15 +369,9 @@ def write_figures(
     Returns:
         The paths written (a figure with nothing to show is skipped).
     """
-    written = []
-    for kind, name in experiment.figures.items():
-        if kind == "accuracy_bars":  # one figure per file: {file name: [evaluations]}
-            for file, evaluations in name.items():
-                figure = _accuracy_bars(metrics, evaluations, file)
-                if figure is not None:
-                    written.append(_save(figure, folder / f"figures/{file}.png"))
-            continue
-        figure = _FIGURES[kind](folder, experiment, metrics, images)
-        if figure is not None:
-            written.append(_save(figure, folder / f"figures/{name}.png"))
-    return written
+    save = {"dpi": 120, "bbox_inches": "tight"}
+    return [
+        atomic_write(folder / f"figures/{file}.png", partial(figure.savefig, **save))
+        for file, figure in _figures(folder, experiment, metrics, images)
+        if figure is not None
+    ]

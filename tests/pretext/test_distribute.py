@@ -193,3 +193,66 @@ def test_distribution_settings_are_checked_by_name():
     assert resolve({**base, "distribution": {"strategy": "mirrored"}}).distribution.strategy == (
         "mirrored"
     )
+
+
+def test_training_scope_sets_the_precision_and_restores_it():
+    import keras
+
+    from keras_ssl.distribution import replica_count, training_scope
+
+    before = keras.config.dtype_policy().name
+    with training_scope("none", "mixed_bfloat16"):
+        assert keras.config.dtype_policy().name == "mixed_bfloat16"
+        layer = keras.layers.Dense(2)
+        layer.build((None, 3))
+        assert layer.compute_dtype == "bfloat16" and layer.kernel.dtype == "float32"
+    assert keras.config.dtype_policy().name == before
+    with pytest.raises(RuntimeError), training_scope("none", "mixed_float16"):
+        raise RuntimeError  # the policy is restored when the body fails too
+    assert keras.config.dtype_policy().name == before
+    assert replica_count("none") == 1
+
+
+def test_training_scope_refuses_unknown_names_before_touching_the_policy():
+    import keras
+
+    from keras_ssl.config import ConfigError
+    from keras_ssl.distribution import replica_count, training_scope
+
+    before = keras.config.dtype_policy().name
+    with pytest.raises(ConfigError, match=r"Unknown strategy 'horovod'; expected one of: none, "):
+        with training_scope("horovod"):
+            pass
+    with pytest.raises(ConfigError, match=r"Unknown precision 'float16'; .*mixed_bfloat16"):
+        with training_scope("none", "float16"):
+            pass
+    with pytest.raises(ConfigError, match=r"Unknown strategy 'gpu'"):
+        replica_count("gpu")
+    assert keras.config.dtype_policy().name == before
+
+
+SCOPE = """
+import json
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+import keras
+from keras_ssl.distribution import replica_count, training_scope
+with training_scope("mirrored"):
+    variable = keras.Variable(1.0)
+    inside = tf.distribute.has_strategy()
+print(json.dumps({"replicas": replica_count("mirrored"), "inside": inside,
+                  "outside": tf.distribute.has_strategy(), "mirrored": type(variable.value).__name__}))
+"""
+
+
+def test_training_scope_mirrored_puts_variables_on_both_replicas():
+    """`training_scope("mirrored")` under TensorFlow: the strategy's scope, left on exit."""
+    env = {**os.environ, "KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    result = subprocess.run(
+        [sys.executable, "-c", SCOPE], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    outcome = json.loads(result.stdout.strip().splitlines()[-1])
+    assert outcome["replicas"] == 2 and outcome["inside"] and not outcome["outside"]
+    assert "Mirrored" in outcome["mirrored"]
