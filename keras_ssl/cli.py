@@ -2,7 +2,7 @@
 
 ```
 keras-ssl reproduce --list
-keras-ssl reproduce umea --profile cpu-small --data ../shared/data/cifar10-train.zip
+keras-ssl reproduce umea --profile cpu-small --data path/to/cifar10-train.zip
 keras-ssl reproduce my-experiment.yaml --set pretrain.epochs=3 --dry-run
 keras-ssl pretrain --data images.zip --encoder mobilenet_v2 --epochs 75 --output encoder.keras
 keras-ssl finetune --encoder encoder.keras --data labeled.zip --fractions 0.01,0.1 --output ft/
@@ -29,27 +29,6 @@ _DATA_HELP = (
     "the images: a folder or .zip of <class>/<image> files, or a catalogue name "
     "(cifar10: TFDS, needs internet the first time; cifar10_keras: keras.datasets)"
 )
-# Config keys and the options of each command that set them: errors name both.
-_COMMON = {"data.source": "--data", "data.split": "--split", "data.max_images": "--max-images",
-           "stop_after": "--stop-after", "force": "--force",
-           "distribution.strategy": "--distribution",
-           "distribution.precision": "--precision"}  # fmt: skip
-_OPTIONS = {
-    "reproduce": _COMMON,
-    "pretrain": {
-        **_COMMON, "pretrain.method": "--method", "pretrain.epochs": "--epochs",
-        "pretrain.batch_size": "--batch-size", "pretrain.learning_rate": "--learning-rate",
-        "pretrain.augment": "--augment", "encoder.name": "--encoder",
-        "encoder.weights": "--weights", "encoder.image_size": "--image-size",
-    },
-    "finetune": {
-        **_COMMON, "data.test": "--test", "data.val": "--val", "data.test_source": "--test-data",
-        "data.select_on": "--select-on-test", "encoder.weights": "--encoder",
-        "evaluations.finetune.fractions": "--fractions", "evaluations.finetune.recipe": "--recipe",
-        "evaluations.finetune.recipe_args": "--epochs, --learning-rate, --batch-size, --freeze-first",
-    },
-    "evaluate": {"image_size": "--image-size"},
-}  # fmt: skip
 
 
 def _fractions(text: str) -> list[float]:
@@ -108,64 +87,92 @@ def _ints(text: str) -> list[int]:
     return [_int(k) for k in text.split(",")]
 
 
-# Options as (flags, keyword arguments of `add_argument`); one table per group.
+def _freeze(text: str | None):
+    if text is None or text == "all":
+        return text
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+# Options as (flag, config key, keyword arguments of `add_argument`), one table per group.
+# An option with a key sets that key of the experiment document (errors name both);
+# its default is the document's, so none is repeated here.
 # fmt: off
 _DATA = [
-    ("--data", {"metavar": "SOURCE", "help": _DATA_HELP}),
-    ("--split", {"metavar": "NAME", "help": "catalogue split or subfolder to load (default: train / the whole folder)"}),
-    ("--max-images", {"type": _int, "metavar": "N", "help": "use a seeded, class-balanced subset of N images"}),
+    ("--data", "data.source", {"metavar": "SOURCE", "help": _DATA_HELP}),
+    ("--split", "data.split", {"metavar": "NAME", "help": "catalogue split or subfolder to load (default: train / the whole folder)"}),
+    ("--max-images", "data.max_images", {"type": _int, "metavar": "N", "help": "use a seeded, class-balanced subset of N images"}),
 ]
 _RUN = [
-    ("--set", {"dest": "assignments", "action": "append", "default": [], "metavar": "KEY=VALUE",
-               "help": "change a setting of the experiment document, e.g. --set pretrain.method_args.temperature=0.2 (repeatable; values are YAML)"}),
-    ("--force", {"action": "store_true", "help": "delete a run of other settings in the output folder and start over"}),
-    ("--dry-run", {"action": "store_true", "help": "print the plan and every resolved setting, check the inputs, train nothing"}),
-    ("--verbose", {"type": _int, "choices": (0, 1, 2), "help": "Keras progress: 0 silent, 1 progress bars, 2 one line per epoch (default: 1 on a terminal, else 2)"}),
-    ("--distribution", {"metavar": "STRATEGY", "help": "none, mirrored (all local devices: tf.distribute or JAX DataParallel), multi_worker or tpu; batch sizes are global (default: the experiment's, none)"}),
-    ("--precision", {"metavar": "POLICY", "help": "float32, mixed_float16 or mixed_bfloat16 (default: the experiment's, float32)"}),
+    ("--set", None, {"dest": "assignments", "action": "append", "default": [], "metavar": "KEY=VALUE",
+                     "help": "change a setting of the experiment document, e.g. --set pretrain.method_args.temperature=0.2 (repeatable; values are YAML)"}),
+    ("--force", None, {"action": "store_true", "help": "delete a run of other settings in the output folder and start over"}),
+    ("--dry-run", None, {"action": "store_true", "help": "print the plan and every resolved setting, check the inputs, train nothing"}),
+    ("--verbose", None, {"type": _int, "choices": (0, 1, 2), "help": "Keras progress: 0 silent, 1 progress bars, 2 one line per epoch (default: 1 on a terminal, else 2)"}),
+    ("--distribution", "distribution.strategy", {"metavar": "STRATEGY", "help": "none, mirrored (all local devices: tf.distribute or JAX DataParallel), multi_worker or tpu; batch sizes are global"}),
+    ("--precision", "distribution.precision", {"metavar": "POLICY", "help": "float32, mixed_float16 or mixed_bfloat16"}),
 ]
-_SEED = [("--seed", {"type": _int, "default": 0, "help": "seed of splits, weights and data order (default: 0)"})]
+_SEED = [("--seed", "seed", {"type": _int, "help": "seed of splits, weights and data order"})]
 _REPRODUCE = [
-    ("experiment", {"nargs": "?", "help": "a shipped experiment's name (see --list) or an experiment .yaml file"}),
-    ("--list", {"action": "store_true", "help": "list the shipped experiments and their profiles"}),
-    ("--profile", {"metavar": "NAME", "help": "one of the experiment's profiles (default: the file's default_profile)"}),
-    ("--output", {"metavar": "DIR", "help": "the run folder (default: runs/EXPERIMENT-PROFILE)"}),
-    ("--stop-after", {"metavar": "STAGE", "help": "stop after this stage, e.g. pretrain/random (see --dry-run)"}),
+    ("experiment", None, {"nargs": "?", "help": "a shipped experiment's name (see --list) or an experiment .yaml file"}),
+    ("--list", None, {"action": "store_true", "help": "list the shipped experiments and their profiles"}),
+    ("--profile", None, {"metavar": "NAME", "help": "one of the experiment's profiles (default: the file's default_profile)"}),
+    ("--output", None, {"metavar": "DIR", "help": "the run folder (default: runs/EXPERIMENT-PROFILE)"}),
+    ("--stop-after", None, {"metavar": "STAGE", "help": "stop after this stage, e.g. pretrain/random (see --dry-run)"}),
 ]
 _PRETRAIN = [
-    ("--output", {"required": True, "metavar": "FILE", "help": "where to save the pretrained encoder (.keras)"}),
-    ("--checkpoint-dir", {"metavar": "DIR", "help": "the run folder of checkpoints and logs (default: OUTPUT without .keras + '-pretraining')"}),
-    ("--method", {"default": "simclr", "metavar": "NAME", "help": "pretext method ({method}) (default: simclr)"}),
-    ("--encoder", {"default": "mobilenet_v2", "metavar": "NAME", "help": "encoder ({encoder}) (default: mobilenet_v2)"}),
-    ("--weights", {"type": _weights, "metavar": "INIT", "help": "initial weights: imagenet, none or a weights file (default: none)"}),
-    ("--image-size", {"type": _int, "default": 96, "metavar": "PX", "help": "encoder input side; images are resized on the device (default: 96)"}),
-    ("--augment", {"metavar": "NAME", "help": "augmentation preset: simclr, umea, rotation, none (default: the method's own views)"}),
-    ("--epochs", {"type": _int, "default": 100, "metavar": "N", "help": "epochs (default: 100)"}),
-    ("--batch-size", {"type": _int, "default": 256, "metavar": "N", "help": "images per step (default: 256)"}),
-    ("--learning-rate", {"type": _float, "default": 1e-3, "metavar": "LR", "help": "Adam learning rate (default: 0.001)"}),
+    ("--output", None, {"required": True, "metavar": "FILE", "help": "where to save the pretrained encoder (.keras)"}),
+    ("--checkpoint-dir", None, {"metavar": "DIR", "help": "the run folder of checkpoints and logs (default: OUTPUT without .keras + '-pretraining')"}),
+    ("--method", "pretrain.method", {"metavar": "NAME", "help": "pretext method ({method})"}),
+    ("--encoder", "encoder.name", {"metavar": "NAME", "help": "encoder ({encoder})"}),
+    ("--weights", "encoder.weights", {"type": _weights, "metavar": "INIT", "help": "initial weights: imagenet, none or a weights file"}),
+    ("--image-size", "encoder.image_size", {"type": _int, "metavar": "PX", "help": "encoder input side; images are resized on the device"}),
+    ("--augment", "pretrain.augment", {"metavar": "NAME", "help": "augmentation preset: simclr, umea, rotation, none (default: the method's own views)"}),
+    ("--epochs", "pretrain.epochs", {"type": _int, "metavar": "N", "help": "epochs"}),
+    ("--batch-size", "pretrain.batch_size", {"type": _int, "metavar": "N", "help": "images per step"}),
+    ("--learning-rate", "pretrain.learning_rate", {"type": _float, "metavar": "LR", "help": "learning rate of the optimizer (pretrain.optimizer)"}),
 ]
+_RECIPE = "evaluations.finetune.recipe"
 _FINETUNE = [
-    ("--encoder", {"required": True, "metavar": "FILE", "help": "the pretrained encoder (.keras), e.g. from keras-ssl pretrain"}),
-    ("--fractions", {"type": _fractions, "default": [1.0], "metavar": "LIST", "help": "label fractions: 0.01,0.1 or 1%%,10%% (default: 1.0)"}),
-    ("--recipe", {"default": "full", "metavar": "NAME", "help": "fine-tuning recipe: full, linear_probe, umea, supervised (default: full)"}),
-    ("--epochs", {"type": _int, "metavar": "N", "help": "most epochs (default: the recipe's)"}),
-    ("--learning-rate", {"type": _float, "metavar": "LR", "help": "learning rate (default: the recipe's)"}),
-    ("--batch-size", {"type": _int, "metavar": "N", "help": "batch size (default: the recipe's)"}),
-    ("--freeze-first", {"metavar": "N", "help": "encoder layers to freeze: a count, a fraction, a freeze-point name or 'all' (default: the recipe's)"}),
-    ("--test", {"type": _split_size, "default": 0.2, "metavar": "SIZE", "help": "held-out test images split off --data: a count or a fraction (default: 0.2)"}),
-    ("--test-data", {"metavar": "SOURCE", "help": "a separate held-out labeled set instead of splitting --data"}),
-    ("--val", {"type": _split_size, "default": 0.1, "metavar": "SIZE", "help": "validation images split off the training part: what model selection watches (default: 0.1)"}),
-    ("--select-on-test", {"action": "store_true", "help": "watch the test images instead, as the Umeå report did (needs --val 0; optimistic accuracies)"}),
-    ("--output", {"required": True, "metavar": "DIR", "help": "the run folder"}),
+    ("--encoder", "encoder.weights", {"required": True, "metavar": "FILE", "help": "the pretrained encoder (.keras), e.g. from keras-ssl pretrain"}),
+    ("--fractions", "evaluations.finetune.fractions", {"type": _fractions, "metavar": "LIST", "help": "label fractions: 0.01,0.1 or 1%%,10%% (default: every label, 1.0)"}),
+    ("--recipe", _RECIPE, {"metavar": "NAME", "help": "fine-tuning recipe: full, linear_probe, umea, supervised (default: full)"}),
+    ("--epochs", f"{_RECIPE}_args.epochs", {"type": _int, "metavar": "N", "help": "most epochs (default: the recipe's)"}),
+    ("--learning-rate", f"{_RECIPE}_args.learning_rate", {"type": _float, "metavar": "LR", "help": "learning rate (default: the recipe's)"}),
+    ("--batch-size", f"{_RECIPE}_args.batch_size", {"type": _int, "metavar": "N", "help": "batch size (default: the recipe's)"}),
+    ("--freeze-first", f"{_RECIPE}_args.freeze_first", {"type": _freeze, "metavar": "N", "help": "encoder layers to freeze: a count, a fraction, a freeze-point name or 'all' (default: the recipe's)"}),
+    ("--test", "data.test", {"type": _split_size, "metavar": "SIZE", "help": "held-out test images split off --data: a count or a fraction"}),
+    ("--test-data", "data.test_source", {"metavar": "SOURCE", "help": "a separate held-out labeled set instead of splitting --data"}),
+    ("--val", "data.val", {"type": _split_size, "metavar": "SIZE", "help": "validation images split off the training part: what model selection watches"}),
+    ("--select-on-test", "data.select_on", {"action": "store_const", "const": "test", "help": "watch the test images instead, as the Umeå report did (needs --val 0; optimistic accuracies)"}),
+    ("--output", None, {"required": True, "metavar": "DIR", "help": "the run folder"}),
 ]
 _EVALUATE = [
-    ("--model", {"required": True, "metavar": "FILE", "help": "the classifier (.keras), e.g. from keras-ssl finetune"}),
-    ("--image-size", {"type": _int, "metavar": "PX", "help": "resize the images to PX x PX when loading (default: keep)"}),
-    ("--top-k", {"type": _ints, "default": [1, 3], "metavar": "LIST", "help": "k values of top-k accuracy, e.g. 1,3,5 (default: 1,3)"}),
-    ("--batch-size", {"type": _int, "default": 256, "metavar": "N", "help": "batch size (default: 256)"}),
-    ("--seed", {"type": _int, "default": 0, "help": "seed of --max-images (default: 0)"}),
+    ("--model", None, {"required": True, "metavar": "FILE", "help": "the classifier (.keras), e.g. from keras-ssl finetune"}),
+    ("--image-size", "image_size", {"type": _int, "metavar": "PX", "help": "resize the images to PX x PX when loading (default: keep)"}),
+    ("--top-k", None, {"type": _ints, "default": [1, 3], "metavar": "LIST", "help": "k values of top-k accuracy, e.g. 1,3,5 (default: 1,3)"}),
+    ("--batch-size", None, {"type": _int, "default": 256, "metavar": "N", "help": "batch size (default: 256)"}),
+    ("--seed", None, {"type": _int, "default": 0, "help": "seed of --max-images (default: 0)"}),
 ]
 # fmt: on
+# The document each command starts from; its options' values are set into it.
+_BASE_DOCUMENTS = {
+    "pretrain": {
+        "name": "pretrain",
+        "data": {"test": 0, "val": 0},
+        "pretrain": {},
+        "variants": {"main": {}},
+    },
+    "finetune": {
+        "name": "finetune",
+        "pretrain": None,
+        "evaluations": {"finetune": {"kind": "finetune", "recipe": "full"}},
+    },
+}  # fmt: skip
 
 _COMMANDS = {
     "reproduce": (
@@ -174,7 +181,7 @@ _COMMANDS = {
         "label fraction, then write results.csv, results.md (ours beside the paper's) and the "
         "figures into the output folder. Run the same command again to resume after a stop.",
         "keras-ssl reproduce --list\n  keras-ssl reproduce umea --profile paper --dry-run\n"
-        "  keras-ssl reproduce umea --profile cpu-small --data ../shared/data/cifar10-train.zip\n"
+        "  keras-ssl reproduce umea --profile cpu-small --data path/to/cifar10-train.zip\n"
         "  keras-ssl reproduce mine.yaml --set 'evaluations.finetune.fractions=[0.1, 1.0]'",
         [*_REPRODUCE, *_DATA, *_RUN],
     ),
@@ -184,7 +191,7 @@ _COMMANDS = {
         "optimizer state are checkpointed every epoch in --checkpoint-dir; the same command resumes "
         "after a stop. Method and encoder arguments: --set pretrain.method_args.NAME=VALUE, "
         "--set encoder.args.NAME=VALUE.",
-        "keras-ssl pretrain --data ../shared/data/cifar10-train.zip --encoder small_cnn "
+        "keras-ssl pretrain --data path/to/cifar10-train.zip --encoder small_cnn "
         "--image-size 32 --epochs 5 --output encoder.keras",
         [*_PRETRAIN, *_DATA, *_SEED, *_RUN],
     ),
@@ -195,7 +202,7 @@ _COMMANDS = {
         "fraction; a validation split watches early stopping. For every fraction, "
         "OUTPUT/finetune/main/<N>pct/ gets model.keras, log.csv and metrics.json; finished "
         "fractions are skipped when the command is run again.",
-        "keras-ssl finetune --encoder encoder.keras --data ../shared/data/cifar10-train.zip "
+        "keras-ssl finetune --encoder encoder.keras --data path/to/cifar10-train.zip "
         "--fractions 1%,10% --output ft",
         [*_FINETUNE, *_DATA, *_SEED, *_RUN],
     ),
@@ -221,96 +228,80 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     registry = _registry_help(command)
     for name, (summary, description, example, options) in _COMMANDS.items():
+        defaults = _defaults(name) if name == command else {}
         sub = commands.add_parser(
             name, help=summary, description=description, epilog=f"example:\n  {example}",
             formatter_class=_FORMATTER,
         )  # fmt: skip
-        for flag, kwargs in options:
+        for flag, key, kwargs in options:
             if flag == "--data" and name != "reproduce":
                 kwargs = {**kwargs, "required": True}
             if "{" in kwargs.get("help", ""):
                 kwargs = {**kwargs, "help": kwargs["help"].format(**registry)}
+            if (
+                defaults.get(key) is not None
+                and not kwargs.get("required")
+                and "default:" not in kwargs["help"]
+            ):
+                kwargs = {**kwargs, "help": f"{kwargs['help']} (default: {defaults[key]})"}
             sub.add_argument(flag, **kwargs)
     return parser
+
+
+def _defaults(command: str) -> dict:
+    """`{config key: default}` of a command's options: its base document's, else the schema's.
+
+    The data settings for every command; the other sections only for `pretrain`,
+    whose help needs the registries anyway (they import Keras).
+    """
+    if command not in _BASE_DOCUMENTS:
+        return {}
+    from keras_ssl.data.config import DataConfig
+
+    models, defaults = {"data": DataConfig}, {}
+    if command == "pretrain":
+        from keras_ssl.experiments import schema
+
+        models.update(encoder=schema.EncoderSpec, pretrain=schema.PretrainSpec,
+                      distribution=schema.DistributionSpec)  # fmt: skip
+        defaults["seed"] = schema.ExperimentFile.model_fields["seed"].default
+    for section, model in models.items():
+        given = _BASE_DOCUMENTS[command].get(section) or {}
+        for name, field in model.model_fields.items():
+            defaults[f"{section}.{name}"] = given.get(name, field.default)
+    return defaults
 
 
 # -- options -> experiment documents -------------------------------------------------------
 
 
-def _data_document(args, **more) -> dict:
-    data = {"source": args.data, "split": args.split, "max_images": args.max_images, **more}
-    return {key: value for key, value in data.items() if value is not None}
+def _option_values(args) -> dict:
+    """`{config key: value}` of the options given on the command line."""
+    options = _COMMANDS[args.command][3]
+    values = {key: getattr(args, _dest(flag)) for flag, key, _ in options if key is not None}
+    values = {key: value for key, value in values.items() if value is not None}
+    if values.get("data.test_source") is not None:
+        values["data.test"] = 0
+    if values.get(_RECIPE) == "supervised":
+        values["evaluations.finetune.kind"] = "baseline"
+    return values
 
 
-def _pretrain_document(args) -> dict:
-    return {
-        "name": "pretrain",
-        "seed": args.seed,
-        "data": _data_document(args, test=0, val=0),
-        "encoder": {"name": args.encoder, "weights": args.weights, "image_size": args.image_size},
-        "pretrain": {
-            "method": args.method, "augment": args.augment, "epochs": args.epochs,
-            "batch_size": args.batch_size, "learning_rate": args.learning_rate,
-        },
-        "variants": {"main": {}},
-    }  # fmt: skip
-
-
-def _finetune_document(args) -> dict:
-    recipe_args = {"epochs": args.epochs, "learning_rate": args.learning_rate,
-                   "batch_size": args.batch_size, "freeze_first": _freeze(args.freeze_first)}  # fmt: skip
-    test = 0 if args.test_data else args.test
-    data = _data_document(args, test=test, val=args.val, test_source=args.test_data,
-                          select_on="test" if args.select_on_test else "val")  # fmt: skip
-    return {
-        "name": "finetune",
-        "seed": args.seed,
-        "data": data,
-        "encoder": {"weights": args.encoder},
-        "pretrain": None,
-        "evaluations": {"finetune": {
-            "kind": "baseline" if args.recipe == "supervised" else "finetune",
-            "recipe": args.recipe,
-            "recipe_args": {k: v for k, v in recipe_args.items() if v is not None},
-            "fractions": args.fractions,
-        }},
-    }  # fmt: skip
-
-
-def _freeze(text: str | None):
-    if text is None or text == "all":
-        return text
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
+def _dest(flag: str) -> str:
+    return flag.lstrip("-").replace("-", "_")
 
 
 def _experiment(args):
     from keras_ssl import experiments
 
-    if args.command == "reproduce":
-        if args.list:
-            return None
-        if not args.experiment:
-            raise experiments.ConfigError(
-                "Give an experiment (a name or a .yaml file); --list shows the shipped ones."
-            )
-        assignments = list(args.assignments) + _assignments(
-            args, {"data.source": "data", "data.split": "split", "data.max_images": "max_images"}
+    values = _option_values(args)
+    if args.command != "reproduce":
+        return experiments.resolve(_BASE_DOCUMENTS[args.command], None, args.assignments, values)
+    if not args.experiment:
+        raise experiments.ConfigError(
+            "Give an experiment (a name or a .yaml file); --list shows the shipped ones."
         )
-        return experiments.load(args.experiment, args.profile, assignments)
-    document = _pretrain_document(args) if args.command == "pretrain" else _finetune_document(args)
-    return experiments.resolve(document, None, list(args.assignments) + _assignments(args, {}))
-
-
-def _assignments(args, keys: dict) -> list[str]:
-    """`key=value` assignments of the options given: `keys` and the distribution ones."""
-    keys = {**keys, "distribution.strategy": "distribution", "distribution.precision": "precision"}
-    values = {key: getattr(args, option, None) for key, option in keys.items()}
-    return [f"{key}={json.dumps(value)}" for key, value in values.items() if value is not None]
+    return experiments.load(args.experiment, args.profile, args.assignments, values)
 
 
 def _output(args, experiment) -> str:
@@ -380,7 +371,11 @@ def _run(args, command_line: str) -> int:
 
 def _with_options(message: str, command: str) -> str:
     """A config error with the command-line option of each key it names."""
-    for key, option in _OPTIONS[command].items():
+    options = {"stop_after": "--stop-after", "force": "--force", f"{_RECIPE}_args": (
+        "--epochs, --learning-rate, --batch-size, --freeze-first")}  # fmt: skip
+    for flag, key, _ in _COMMANDS[command][3]:
+        options[key] = ", ".join(o for o in (options.get(key), flag) if o)
+    for key, option in options.items():
         message = message.replace(f"`{key}`", f"`{key}` ({option})")
     return message
 
@@ -389,7 +384,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Runs `keras-ssl` with `argv` (default: `sys.argv[1:]`); returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser(argv[0] if argv else None).parse_args(argv)
-    from keras_ssl.experiments.checks import ConfigError
+    from keras_ssl.config import ConfigError
 
     try:
         return _run(args, shlex.join(["keras-ssl", *map(str, argv)]))

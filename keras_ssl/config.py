@@ -25,11 +25,14 @@ Training(schedule="step")
 
 from __future__ import annotations
 
+import copy
+import math
 from collections.abc import Mapping, Sequence
-from typing import Annotated
+from typing import Annotated, Any
 
 import pydantic
-from pydantic import ConfigDict, Field, Strict
+import yaml
+from pydantic import BeforeValidator, ConfigDict, Field, Strict
 
 
 class ConfigError(ValueError):
@@ -48,6 +51,8 @@ Count = Annotated[int, Strict(), Field(ge=0)]
 PositiveInt = Annotated[int, Strict(), Field(ge=1)]
 PositiveFloat = Annotated[float, Strict(), Field(gt=0)]
 Name = Annotated[str, Strict(), Field(min_length=1)]
+# Keyword arguments of a builder, method or recipe; null is none.
+Arguments = Annotated[dict[str, Any], BeforeValidator(lambda value: {} if value is None else value)]
 # A split size: a count of images, or a fraction of them.
 SplitSize = Annotated[int, Strict(), Field(ge=0)] | Annotated[float, Strict(), Field(ge=0, lt=1)]
 
@@ -122,18 +127,38 @@ def error_message(error: pydantic.ValidationError, model: type, where: str = "")
     """
     details = error.errors(include_url=False)
     schema = model.model_json_schema()
-    first = details[0]
+    # Of a union's failed branches, the one that got furthest names the problem best.
+    same_field = [d for d in details if d["loc"][:1] == details[0]["loc"][:1]]
+    first = max(same_field, key=lambda d: len(d["loc"]))
     path, field = _field(schema, first["loc"])
     prefix = [where] if where else []
-    key = ".".join(map(str, prefix + path)) or where or "the settings"
+    root = model.model_config.get("title") or "the settings"
+    key = ".".join(map(str, prefix + path)) or where or root
     name = str(path[-1]) if path else key
     if first["type"] == "extra_forbidden":
-        return _unknown_keys(details, first["loc"][:-1], schema, prefix)
+        return _unknown_keys(details, first["loc"][:-1], schema, prefix, root)
+    if "[key]" in first["loc"]:  # a mapping's key is not one of its choices
+        parent, node = _field(schema, first["loc"][: first["loc"].index("[key]") - 1])
+        choices = _resolve(schema, node).get("propertyNames", {}).get("enum")
+        where = ".".join(map(str, prefix + parent))
+        if choices is None:
+            return f"`{where}` has the key {first['input']!r}: {first['msg'].lower()}."
+        return (
+            f"Unknown key {first['input']!r} in `{where}`; expected one of: "
+            f"{', '.join(map(str, choices))}."
+        )
     if first["type"] in ("value_error", "assertion_error"):
         text = str(first["ctx"]["error"])
         if "{key}" in text:
             return text.replace("{key}", key).replace("{name}", name)
-        return f"`{key}`: {text}"
+        return f"`{key}`: {text}" if path or where else text
+    if path and isinstance(path[-1], int):  # an item of a list
+        items = str(path[-2]) if len(path) > 1 else "item"
+        key = key.rsplit(".", 1)[0]
+        item = items[:-1] if items.endswith("s") else "item"
+        return (
+            f"`{key}`: every {item} must be {expectation(field, schema)}; got {first['input']!r}."
+        )
     if "enum" in field:
         return (
             f"Unknown {name} {first['input']!r} (`{key}`); expected one of: "
@@ -142,7 +167,9 @@ def error_message(error: pydantic.ValidationError, model: type, where: str = "")
     return f"`{key}` must be {expectation(field, schema)}; got {first['input']!r}."
 
 
-def _unknown_keys(details: Sequence[dict], loc: Sequence, schema: dict, prefix: list) -> str:
+def _unknown_keys(
+    details: Sequence[dict], loc: Sequence, schema: dict, prefix: list, root: str
+) -> str:
     parent, node = _field(schema, loc)
     unknown = [
         repr(d["loc"][-1])
@@ -150,23 +177,25 @@ def _unknown_keys(details: Sequence[dict], loc: Sequence, schema: dict, prefix: 
         if d["type"] == "extra_forbidden" and _field(schema, d["loc"][:-1])[0] == parent
     ]
     known = list(_resolve(schema, node).get("properties", {}))
-    where = ".".join(map(str, prefix + parent)) or "the settings"
+    where = ".".join(map(str, prefix + parent)) or root
     return f"Unknown key(s) {', '.join(unknown)} in `{where}`; known keys: {', '.join(known)}."
 
 
 def _resolve(schema: dict, node: dict) -> dict:
     """`node` with `$ref`s followed and a nullable `anyOf` reduced to its object branch."""
-    while "$ref" in node:
-        node = schema["$defs"][node["$ref"].rsplit("/", 1)[-1]]
+    node = _follow(schema, node)
     branches = [_resolve(schema, b) for b in node.get("anyOf", ())]
     objects = [b for b in branches if b.get("type") == "object"]
-    return objects[0] if len(objects) == 1 and "properties" in objects[0] else node
+    return objects[0] if len(objects) == 1 else node
 
 
 def _field(schema: dict, loc: Sequence) -> tuple[list, dict]:
     """The keys of `loc` that name settings (union-branch tags dropped), and their schema."""
-    path, node = [], schema
+    path, node, tag_next = [], schema, False
     for part in loc:
+        if tag_next:  # pydantic names the branch of a union it tried
+            tag_next = False
+            continue
         node_ = _resolve(schema, node)
         if isinstance(part, str) and part in node_.get("properties", {}):
             node = node_["properties"][part]
@@ -174,12 +203,18 @@ def _field(schema: dict, loc: Sequence) -> tuple[list, dict]:
             node = node_["additionalProperties"]
         elif isinstance(part, int) and "items" in node_:
             node = node_["items"]
-        elif not node_ and not node_.get("anyOf"):
-            node = {}
         else:
-            continue  # a tag pydantic adds for a union's branch, not a key
+            continue
         path.append(part)
-    return path, _resolve(schema, node) if "$ref" in node else node
+        branches = [b for b in _follow(schema, node).get("anyOf", ()) if b.get("type") != "null"]
+        tag_next = len(branches) > 1
+    return path, _follow(schema, node)
+
+
+def _follow(schema: dict, node: dict) -> dict:
+    while "$ref" in node:
+        node = schema["$defs"][node["$ref"].rsplit("/", 1)[-1]]
+    return node
 
 
 def expectation(field: dict, schema: dict | None = None) -> str:
@@ -202,6 +237,8 @@ def expectation(field: dict, schema: dict | None = None) -> str:
         return "a non-empty string" if field.get("minLength") else "a string"
     if "enum" in field:
         return "one of: " + ", ".join(map(str, field["enum"]))
+    if kind == "array" and field.get("minItems"):
+        return f"a list of at least {field['minItems']}"
     words = {"boolean": "true or false", "null": "null", "object": "a mapping", "array": "a list"}
     return words.get(kind, "a valid value")
 
@@ -220,15 +257,141 @@ def _bounds(field: dict) -> str:
     return ""
 
 
-def check_choice(value, choices: Sequence[str]):
+def check_choice(value, choices: Sequence[str], field: str | None = None):
     """`value` if it is one of `choices`, else a `ValueError` worded as a `Literal`'s.
 
     For validators of choices known only at run time (the registered methods,
     encoders, recipes): `error_message` fills in the key.
+
+    Args:
+        value: the value given.
+        choices: the allowed values.
+        field: the field's name, where a model validator (not the field's own) checks
+            it; None names the validated field itself.
     """
     if value not in choices:
+        name, key = ("{name}", "{key}") if field is None else (field, f"{{key}}.{field}")
         raise ValueError(
-            f"Unknown {{name}} {value!r} (`{{key}}`); expected one of: "
-            f"{', '.join(map(str, choices))}."
+            f"Unknown {name} {value!r} (`{key}`); expected one of: {', '.join(map(str, choices))}."
         )
     return value
+
+
+# -- documents: the nested dicts settings are written as ------------------------------------
+
+
+def deep_merge(base: Mapping, changes: Mapping, replaced_with: Mapping[str, str] = {}) -> dict:
+    """`base` with `changes` merged in, mapping by mapping; other values replace.
+
+    Args:
+        base: the document.
+        changes: what to change (e.g. a profile).
+        replaced_with: `{name key: arguments key}`: where `changes` gives another
+            name (e.g. `method`), its arguments (`method_args`) are those `changes`
+            gives, or none, instead of a merge with the old name's.
+
+    Example:
+
+    >>> deep_merge({"data": {"test": 0.2, "val": 0.1}}, {"data": {"val": 0}})
+    {'data': {'test': 0.2, 'val': 0}}
+    """
+    merged = copy.deepcopy(dict(base))
+    for key, value in (changes or {}).items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = deep_merge(merged[key], value, replaced_with)
+        else:
+            merged[key] = copy.deepcopy(value)
+    for key, arguments in replaced_with.items():
+        # Names only (a recipe's `augment: true` is a switch, and has no arguments).
+        names = all(isinstance(v, (str, type(None))) for v in (base.get(key), changes.get(key)))
+        if key in (changes or {}) and base.get(key) != changes[key] and names:
+            merged[arguments] = copy.deepcopy(changes.get(arguments) or {})
+    return merged
+
+
+def set_value(document: dict, key: str, value, replaced_with: Mapping[str, str] = {}) -> None:
+    """Sets the dotted `key` of `document` in place, creating mappings on the way.
+
+    As in `deep_merge`, setting another name of `replaced_with` clears its arguments.
+
+    Example:
+
+    >>> document = {"pretrain": {"epochs": 3}}
+    >>> set_value(document, "pretrain.epochs", 5)
+    """
+    parts = key.split(".")
+    target = document
+    for depth, part in enumerate(parts[:-1]):
+        if target.get(part) is None:
+            target[part] = {}
+        if not isinstance(target[part], dict):
+            where = ".".join(parts[: depth + 1])
+            raise ConfigError(f"`{where}` is not a mapping; cannot set {key!r}.")
+        target = target[part]
+    arguments = replaced_with.get(parts[-1])
+    if arguments and target.get(parts[-1]) != value:
+        target[arguments] = {}
+    target[parts[-1]] = value
+
+
+def parse_assignment(assignment: str) -> tuple[str, Any]:
+    """`"dotted.key=value"` as `(key, value)`, the value parsed as YAML.
+
+    Example:
+
+    >>> parse_assignment("evaluations.finetune.fractions=[0.1, 1.0]")
+    ('evaluations.finetune.fractions', [0.1, 1.0])
+    """
+    key, sep, text = assignment.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"Expected KEY=VALUE (e.g. pretrain.epochs=3); got {assignment!r}.")
+    try:
+        return key.strip(), yaml.safe_load(text) if text.strip() else None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"Cannot parse the value of {assignment!r}: {error}") from None
+
+
+def differences(old: Mapping, new: Mapping, prefix: str = "") -> list[str]:
+    """Dotted keys whose values differ between two documents, as `key: old -> new`.
+
+    Example:
+
+    >>> differences({"seed": 0, "data": {"test": 10}}, {"seed": 0, "data": {"test": 20}})
+    ['data.test: 10 -> 20']
+    """
+    lines = []
+    for key in sorted(set(old) | set(new), key=str):
+        a, b = old.get(key, "<missing>"), new.get(key, "<missing>")
+        name = f"{prefix}{key}"
+        if isinstance(a, Mapping) and isinstance(b, Mapping):
+            lines.extend(differences(a, b, prefix=f"{name}."))
+        elif not _same(a, b):
+            lines.append(f"{name}: {a!r} -> {b!r}")
+    return lines
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, float) or isinstance(b, float):
+        try:
+            return math.isclose(float(a), float(b), rel_tol=1e-12)
+        except (TypeError, ValueError):
+            return False
+    return a == b
+
+
+class _Dumper(yaml.SafeDumper):
+    """Block-style sections, lists on one line: `fractions: [0.01, 0.05, ...]`."""
+
+
+for _sequence in (list, tuple):
+    _Dumper.add_representer(
+        _sequence, lambda d, value: d.represent_sequence("tag:yaml.org,2002:seq", value, True)
+    )
+
+
+def dump_yaml(content: Mapping) -> str:
+    """Nested dicts as YAML text, keys in their order, lists on one line."""
+    return yaml.dump(
+        dict(content), Dumper=_Dumper, sort_keys=False, default_flow_style=False,
+        allow_unicode=True, width=100,
+    )  # fmt: skip

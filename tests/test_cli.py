@@ -182,11 +182,11 @@ def test_method_choices_and_help_come_from_the_registry(capsys):
 @pytest.mark.parametrize(
     "fractions, expected",
     [
-        ("0,0.5", "every fraction must lie in (0, 1]; got 0.0"),
-        ("0.1,1.5", "every fraction must lie in (0, 1]; got 1.5"),
+        ("0,0.5", "every fraction must be a number in (0, 1]; got 0.0"),
+        ("0.1,1.5", "every fraction must be a number in (0, 1]; got 1.5"),
         ("10,50", "(percentages? 10 % is 0.1)"),
         ("1%,abc", "'abc' is not a number"),
-        ("0.1,10%", "duplicates: [0.1]"),
+        ("0.1,10%", "has duplicate fractions: [0.1]"),
     ],
 )
 def test_fractions_out_of_range(fractions, expected, tmp_path, capsys):
@@ -216,7 +216,7 @@ def test_fractions_in_a_config_override(capsys):
         "--dry-run",
     )
     assert (
-        "`evaluations.finetune.fractions`: every fraction must lie in (0, 1]; got -0.5." in message
+        "`evaluations.finetune.fractions`: every fraction must be a number in (0, 1]; got -0.5." in message
     )
 
 
@@ -427,6 +427,7 @@ IMPOSSIBLE_CONFIGS = [
     (["pretrain.patience=3", "data.val=0", "data.select_on=test"], "variants.random.pretrain.patience", "`data.val` is 0"),
     (["pretrain.method_args.temperature=-1"], "pretrain.method_args", "temperature"),
     (["pretrain.method_args.mode=all"], "pretrain.method_args", "['mode'] are not arguments of 'simclr'"),
+    (["pretrain.augment_args.crop=0.2"], "pretrain.augment_args", "for 'umea': Unknown argument"),
 ]  # fmt: skip
 
 

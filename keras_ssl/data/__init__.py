@@ -3,7 +3,7 @@
 Every source returns an `ImageSet` (uint8 RGB images, labels, class names):
 
 >>> from keras_ssl import data
->>> train = data.load("../shared/data/cifar10-train.zip")      # a folder or zip
+>>> train = data.load("cifar10-train.zip")                      # a folder or zip
 >>> stl = data.load("stl10", split="unlabelled")                # or a catalogue name
 >>> split = data.train_val_test_split(train.labels, test=10_000, seed=0)
 >>> labelled = train.subset(split["train"])
@@ -28,10 +28,19 @@ __getattr__, __dir__, __all__ = attach(
             "load_dataset",
             "register_dataset",
         ],
+        "config": ["DataConfig"],
         "files": ["IMAGE_EXTENSIONS", "ImageFiles", "SkippedFilesWarning"],
         "folders": ["load_image_folder", "load_tiny_imagenet"],
         "imageset": ["ImageSet"],
         "pipelines": ["finetuning_pipeline", "light_augment", "pretraining_pipeline"],
+        "sources": [
+            "attributes_from_classes",
+            "check_source",
+            "class_indices",
+            "load_images",
+            "strata",
+            "subsample",
+        ],
         "splits": [
             "UMEA_FRACTIONS",
             "label_fraction",

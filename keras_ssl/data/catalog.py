@@ -137,7 +137,7 @@ def load(source: str | os.PathLike, split: str | None = None, **kwargs) -> Image
 
     Example:
 
-    >>> imageset = load("../shared/data/cifar10-train.zip", split="train")
+    >>> imageset = load("path/to/cifar10-train.zip", split="train")
     >>> len(imageset)
     50000
     """

@@ -54,7 +54,7 @@ class FileTree:
 
     Example:
 
-    >>> tree = FileTree.open("../shared/data/cifar10-train.zip")
+    >>> tree = FileTree.open("path/to/cifar10-train.zip")
     >>> tree.top_dirs()
     ['train']
     """

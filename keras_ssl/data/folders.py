@@ -71,7 +71,7 @@ def load_image_folder(
 
     Example:
 
-    >>> imageset = load_image_folder("../shared/data/cifar10-train.zip")
+    >>> imageset = load_image_folder("path/to/cifar10-train.zip")
     >>> imageset.num_examples, imageset.image_shape, imageset.class_names[:2]
     (50000, (32, 32, 3), ['airplane', 'automobile'])
     """
@@ -139,7 +139,7 @@ def load_tiny_imagenet(
 
     Example:
 
-    >>> val = load_tiny_imagenet("../shared/data/tiny-imagenet-200-40class.zip", "val")
+    >>> val = load_tiny_imagenet("path/to/tiny-imagenet-200-40class.zip", "val")
     >>> val.num_examples, val.image_shape
     (2000, (64, 64, 3))
     """

@@ -62,7 +62,7 @@ def pretraining_pipeline(
 
     Example:
 
-    >>> train = load("../shared/data/cifar10-train.zip")
+    >>> train = load("path/to/cifar10-train.zip")
     >>> dataset = pretraining_pipeline(train, 256, seed=0)
     >>> next(iter(dataset)).shape
     TensorShape([256, 32, 32, 3])
@@ -112,7 +112,7 @@ def finetuning_pipeline(
 
     Example:
 
-    >>> train = load("../shared/data/cifar10-train.zip")
+    >>> train = load("path/to/cifar10-train.zip")
     >>> labelled = train.subset(label_fraction(train.labels, 0.01))
     >>> dataset = finetuning_pipeline(labelled, 64, augment="light")
     """

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-# The label fractions of the Umeå report (`../shared/papers/000_*.txt`), 1 % … 100 %.
+# The label fractions of the Umeå report (Nilsson 2025), 1 % … 100 %.
 # A paper's setting, not a library default: no function here defaults to it. Kept
 # importable for `keras_ssl.experiments`, which moves it into its YAML configs.
 UMEA_FRACTIONS = (0.01, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0)

@@ -12,6 +12,7 @@ from keras_ssl.encoders.common import (
     encoder_input_shape,
     set_batch_norm_momentum,
 )
+from keras_ssl.encoders.config import EncoderConfig, load_saved_model
 from keras_ssl.encoders.efficientnet import efficientnet_b0
 from keras_ssl.encoders.mobilenet_v2 import mobilenet_v2
 from keras_ssl.encoders.pit import pit_tiny, pooling_transformer
@@ -22,6 +23,8 @@ from keras_ssl.encoders.vgg import vgg16
 from keras_ssl.encoders.vit import vision_transformer, vit_small
 
 __all__ = [
+    "EncoderConfig",
+    "load_saved_model",
     "CaffePreprocessing",
     "EncoderInfo",
     "available",

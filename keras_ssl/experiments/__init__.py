@@ -3,25 +3,26 @@
 >>> from keras_ssl import experiments
 >>> experiments.available()                       # ['dino-cifar10', ..., 'umea']
 >>> experiment = experiments.load("umea", profile="smoke",
-...                               assignments=["data.source=../shared/data/cifar10-train.zip"])
+...                               assignments=["data.source=path/to/cifar10-train.zip"])
 >>> print(experiments.describe(experiment))       # the plan and every setting
 >>> experiments.run(experiment, "runs/umea-smoke")  # or `keras-ssl reproduce umea`
 """
 
 # Names load on first use (keras_ssl._lazy): the `keras-ssl` command starts without Keras.
 from keras_ssl._lazy import attach
+from keras_ssl.config import ConfigError, DataSourceError
 
 __getattr__, __dir__, __all__ = attach(
     __name__,
     submodules=["evaluations", "schema"],
     attributes={
         "catalog": ["available", "load", "profiles", "read"],
-        "checks": ["ConfigError", "DataSourceError"],
         "commands": ["evaluate_model", "export_encoder"],
         "stages": ["Stage", "describe", "plan"],
         "run_folder": ["RunFolder", "RunFolderError"],
         "runner": ["RunResult", "check", "run"],
-        "schema": ["Experiment", "resolve"],
+        "schema": ["Experiment", "ExperimentFile", "resolve"],
     },
 )
+__all__ += ["ConfigError", "DataSourceError"]
 del attach

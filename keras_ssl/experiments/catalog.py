@@ -16,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from keras_ssl.experiments.checks import ConfigError
+from keras_ssl.config import ConfigError
 from keras_ssl.experiments.schema import Experiment, resolve
 
 
@@ -65,13 +65,16 @@ def profiles(name_or_path: str | os.PathLike) -> list[str]:
     return list(read(name_or_path).get("profiles") or {})
 
 
-def load(name_or_path: str | os.PathLike, profile: str | None = None, assignments=()) -> Experiment:
+def load(
+    name_or_path: str | os.PathLike, profile: str | None = None, assignments=(), values=None
+) -> Experiment:
     """The resolved experiment: the file, one of its profiles, then `key=value` assignments.
 
     Args:
         name_or_path: a name from `available()` or an experiment file.
         profile: one of its profiles; None: its `default_profile`.
         assignments: e.g. `["pretrain.epochs=3", "evaluations.finetune.fractions=[0.1]"]`.
+        values: `{dotted key: value}` set last (see `keras_ssl.experiments.resolve`).
 
     Returns:
         The validated `Experiment`.
@@ -79,4 +82,4 @@ def load(name_or_path: str | os.PathLike, profile: str | None = None, assignment
     Raises:
         ConfigError: naming the bad key and what is allowed.
     """
-    return resolve(read(name_or_path), profile, assignments)
+    return resolve(read(name_or_path), profile, assignments, values)

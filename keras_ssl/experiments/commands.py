@@ -8,11 +8,11 @@ from pathlib import Path
 
 import numpy as np
 
+from keras_ssl._files import atomic_write
+from keras_ssl.config import ConfigError
+from keras_ssl.data.sources import check_source, load_images, subsample
+from keras_ssl.encoders.config import load_saved_model
 from keras_ssl.experiments import pretraining
-from keras_ssl.experiments.checks import ConfigError, check_source
-from keras_ssl.experiments.inputs import load_images, subsample
-from keras_ssl.experiments.pretraining import load_saved_model
-from keras_ssl.experiments.run_folder import atomic_write
 
 
 def export_encoder(folder: str | Path, output: str | Path, variant: str = "main") -> dict:

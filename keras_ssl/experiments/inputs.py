@@ -1,4 +1,4 @@
-"""The experiment's images: loading with errors that say what to do, splits, class subsets."""
+"""The experiment's images: the split, the subsets each stage sees, and their checks."""
 
 from __future__ import annotations
 
@@ -7,75 +7,15 @@ from pathlib import Path
 
 import numpy as np
 
-from keras_ssl.experiments import checks
-from keras_ssl.experiments.checks import ConfigError, DataSourceError, check_source
-from keras_ssl.experiments.schema import DataSpec, Experiment
-
-
-def load_images(
-    source: str, split: str | None = None, image_size=None, labeled=True, key="data.source"
-):
-    """Loads a catalogue data set or an image folder / zip as an `ImageSet`.
-
-    Args:
-        source: a catalogue name or a path (see `DataSettings.source`).
-        split: the split or subfolder (see `keras_ssl.data.load`).
-        image_size: resize to this side (or `(height, width)`) when loading, or None.
-        labeled: require labels (every image in a `<class>/` folder); with False, a
-            folder's images are loaded without labels, wherever they lie.
-        key: the setting that named `source`, for error messages.
-
-    Returns:
-        The `ImageSet`.
-
-    Raises:
-        DataSourceError: for a missing path, a folder without the expected layout,
-            or a catalogue data set that cannot be fetched (no internet): the
-            message suggests `data.source=PATH`.
-    """
-    from keras_ssl import data
-    from keras_ssl.data.folders import find_tiny_imagenet
-
-    check_source(source, key)
-    if isinstance(image_size, int):
-        image_size = (image_size, image_size)
-    kwargs = {} if image_size is None else {"image_size": tuple(image_size)}
-    named = source in data.available_datasets()
-    try:
-        if labeled or named or find_tiny_imagenet(source) is not None:
-            imageset = data.load(source, split=split, **kwargs)
-        else:  # every image below the folder, in class folders or not
-            imageset = data.load_image_folder(source, labeled=False, subfolder=split, **kwargs)
-    except ValueError as error:
-        raise DataSourceError(f"Cannot use data {source!r}: {error}") from None
-    except Exception as error:  # downloads fail in many ways (DNS, SSL, missing modules)
-        if not named:
-            raise
-        raise DataSourceError(
-            f"Could not load {source!r} ({type(error).__name__}: {error}). Downloading needs "
-            f"internet (and TFDS's own dependencies); give `{key}` a folder or .zip of "
-            "<class>/<image> files instead, e.g. ../shared/data/cifar10-train.zip."
-        ) from None
-    if labeled and not imageset.is_labeled:
-        raise DataSourceError(
-            f"{source!r} has no labels: expected one folder per class (<class>/<image>)."
-        )
-    if labeled and imageset.num_classes < 2:
-        raise DataSourceError(
-            f"{source!r} has {imageset.num_classes} class; expected at least 2 class folders "
-            f"(<class>/<image>), found: {imageset.class_names}."
-        )
-    return imageset
-
-
-def strata(labels) -> np.ndarray:
-    """What splits and label fractions balance over: the class ids, or one stratum.
-
-    Multi-hot rows (several attributes per image) have no single class to balance,
-    so their splits and fractions are plain seeded random draws (one stratum).
-    """
-    labels = np.asarray(labels)
-    return labels if labels.ndim == 1 else np.zeros(len(labels), dtype=np.int64)
+from keras_ssl.config import ConfigError
+from keras_ssl.data.sources import (
+    attributes_from_classes,
+    class_indices,
+    load_images,
+    strata,
+    subsample,
+)
+from keras_ssl.experiments.schema import DataSpec, Experiment, check_label_kind
 
 
 def experiment_split(labels: np.ndarray, config: DataSpec, seed: int) -> dict[str, np.ndarray]:
@@ -104,70 +44,6 @@ def experiment_split(labels: np.ndarray, config: DataSpec, seed: int) -> dict[st
             f"`data.test` / `data.val` do not fit the {len(used)} images used: {error}"
         ) from None
     return {name: used[indices] for name, indices in split.items()}
-
-
-def class_indices(wanted, class_names, key: str) -> list[int]:
-    """The indices of the class names `wanted` among the data's `class_names`.
-
-    Raises:
-        ConfigError: naming `key` and the classes the data lack, and listing its classes.
-    """
-    missing = [c for c in wanted if c not in class_names]
-    if missing:
-        raise ConfigError(
-            f"`{key}` names {missing}, which the data lack; "
-            f"its classes are: {', '.join(class_names)}."
-        )
-    return [class_names.index(c) for c in wanted]
-
-
-def attributes_from_classes(imageset, attributes: dict):
-    """The images with multi-hot labels: an attribute is present where the class is listed.
-
-    Args:
-        imageset: a labelled `ImageSet` with one class per image.
-        attributes: `{attribute: [class names]}` (`DataSpec.attributes`).
-
-    Returns:
-        An `ImageSet` of the same images, `labels` `[N, len(attributes)]` in {0, 1},
-        `class_names` the attribute names.
-
-    Raises:
-        ConfigError: for a class the data lack.
-
-    Example:
-
-    >>> animals = attributes_from_classes(cifar, {"animal": ["cat", "dog"], "pet": ["cat"]})
-    >>> animals.labels[:2]  # a cat, then a truck
-    array([[1, 1], [0, 0]])
-    """
-    names = list(imageset.class_names or [])
-    columns = [
-        np.isin(imageset.labels, class_indices(classes, names, f"data.attributes.{attribute}"))
-        for attribute, classes in attributes.items()
-    ]
-    labels = np.stack(columns, axis=1).astype(np.int64)
-    return dataclasses.replace(imageset, labels=labels, class_names=list(attributes))
-
-
-def subsample(imageset, max_images: int | None, seed: int):
-    """A seeded subset of about `max_images` images, class-balanced when labeled.
-
-    Example:
-
-    >>> len(subsample(imageset, 1000, seed=0))
-    1000
-    """
-    from keras_ssl.data import label_fraction
-
-    if max_images is None or max_images >= len(imageset):
-        return imageset
-    if imageset.is_labeled and not imageset.is_multi_label:
-        return imageset.subset(
-            label_fraction(imageset.labels, max_images / len(imageset), seed=seed)
-        )
-    order = np.random.default_rng(seed).permutation(len(imageset))
-    return imageset.subset(np.sort(order[:max_images]))
 
 
 @dataclasses.dataclass
@@ -247,8 +123,8 @@ class ExperimentData:
 
     def write(self, path: Path) -> bool:
         """Writes `split.json` unless it exists; True if it was written."""
+        from keras_ssl._files import atomic_write
         from keras_ssl.data import save_split
-        from keras_ssl.resume import atomic_write
 
         if Path(path).is_file():
             return False
@@ -317,10 +193,10 @@ class ExperimentData:
                     f"images ({more})."
                 )
         for evaluation in self.experiment.evaluations:
-            checks.check_label_kind(evaluation, self.multi_label)
+            check_label_kind(evaluation, self.multi_label)
             for fraction in evaluation.fractions:
                 data = self.for_evaluation(evaluation, fraction, self.experiment.seed)
-                checks.check_monitor(evaluation, len(data.class_names))
+                check_monitor(evaluation, len(data.class_names))
 
 
 def prepare(experiment: Experiment, split_file: Path | None = None) -> ExperimentData:
@@ -365,3 +241,16 @@ def prepare(experiment: Experiment, split_file: Path | None = None) -> Experimen
     prepared.load_pretraining_sources()
     prepared.check()
     return prepared
+
+
+def check_monitor(evaluation, num_classes: int) -> None:
+    """The metric the evaluation's recipe watches must be one that training logs."""
+    from keras_ssl.finetune._core import check_monitor as check_logged
+
+    recipe = evaluation.resolved_recipe()
+    if recipe is None:
+        return
+    try:
+        check_logged(recipe, num_classes)
+    except ValueError as error:
+        raise ConfigError(f"`evaluations.{evaluation.name}.recipe_args`: {error}") from None

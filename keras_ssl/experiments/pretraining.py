@@ -19,58 +19,20 @@ import numpy as np
 
 from keras_ssl._files import atomic_write, read_json
 from keras_ssl.config import ConfigError
-from keras_ssl.experiments.schema import EncoderSpec, PretrainSpec, Variant
+from keras_ssl.experiments.schema import EncoderSpec, Variant
+from keras_ssl.pretext.training import build_optimizer
 from keras_ssl.resume import STATE_FILE
 
-# `keras_ssl.pretext` is imported on use: importing it loads every method.
 ENCODER_FILE = "encoder.keras"
 LOG_FILE = "log.csv"  # `keras_ssl.pretext.training.LOG_FILE`, which `pretrain` writes
-
-
-def load_saved_model(path: str | Path, what: str):
-    """A `.keras` model, or a `ConfigError` saying why it cannot be loaded."""
-    path = Path(path)
-    if path.suffix != ".keras":
-        raise ConfigError(f"{what} {str(path)!r} must be a .keras file.")
-    if not path.is_file():
-        raise ConfigError(f"{what} {str(path)!r} does not exist.")
-    try:
-        return keras.models.load_model(path)
-    except Exception as error:  # a corrupt or foreign file fails in many ways
-        raise ConfigError(
-            f"Cannot load {what.lower()} {str(path)!r} ({type(error).__name__}: {error})."
-        ) from None
 
 
 def build_encoder(spec: EncoderSpec, weights: str | None = None) -> keras.Model:
     """The encoder of `spec` at `spec.image_size`, initialised with `weights`.
 
-    Args:
-        spec: the encoder settings.
-        weights: None (random), a name the builder can load, a weights file, or a
-            saved encoder (`.keras`, loaded as it is).
-
-    Raises:
-        ConfigError: if the weights cannot be loaded (e.g. no internet for "imagenet").
+    See `keras_ssl.encoders.EncoderConfig.build`.
     """
-    from keras_ssl import encoders
-
-    if isinstance(weights, str) and weights.endswith(".keras"):
-        return load_saved_model(weights, "Encoder")
-    kwargs = dict(spec.args, input_shape=(spec.image_size,) * 2 + (3,))
-    if weights is not None:
-        kwargs["weights"] = weights
-    try:
-        return encoders.get(spec.name, **kwargs)
-    except Exception as error:
-        if weights is None:
-            raise
-        raise ConfigError(
-            f"Could not load weights {weights!r} (`encoder.weights`) for {spec.name} "
-            f"({type(error).__name__}: {error}). ImageNet weights are downloaded on first use "
-            "and need internet (or a copy in ~/.keras/models/); give a weights file, or remove "
-            "the variant (variants.<name>=null)."
-        ) from None
+    return spec.build(weights)
 
 
 def build_views(variant: Variant, seed: int):
@@ -85,28 +47,55 @@ def build_views(variant: Variant, seed: int):
     )
 
 
-def build_optimizer(spec: PretrainSpec, steps_per_epoch: int | None = None):
-    """The optimizer of `spec`: `keras_ssl.pretext.training.build_optimizer`."""
-    from keras_ssl.pretext import training
+def build_variant_model(
+    variant: Variant, seed: int, sync_batch_norm: bool = False, load_weights: bool = True
+):
+    """The variant's pretext model, not compiled; its encoder if it is not pretrained.
 
-    return training.build_optimizer(spec, steps_per_epoch)
+    With `load_weights` False the encoder's weights (but a saved encoder) are not
+    fetched: the architecture alone, for checks.
+
+    Raises:
+        ConfigError: naming the setting the encoder, the views or the method refuse.
+    """
+    from keras_ssl import pretext
+    from keras_ssl.pretext.replicas import synchronize_batch_norm
+
+    encoder_spec, spec = variant.encoder, variant.pretrain
+    try:
+        weights = encoder_spec.weights if load_weights or encoder_spec.saved else None
+        encoder = build_encoder(encoder_spec, weights)
+    except (ValueError, TypeError) as error:
+        if isinstance(error, ConfigError):
+            raise
+        raise ConfigError(
+            f"`encoder` {encoder_spec.name!r} with args {encoder_spec.args} at image_size "
+            f"{encoder_spec.image_size} (variant {variant.name!r}): {error}"
+        ) from None
+    if spec is None:
+        return encoder
+    try:
+        views = build_views(variant, seed)
+    except (ValueError, TypeError) as error:
+        raise ConfigError(f"`pretrain.augment_args` for {spec.augment!r}: {error}") from None
+    try:
+        model = pretext.get(spec.method, encoder, augment=views, **spec.method_args)
+    except (ValueError, TypeError) as error:
+        raise ConfigError(
+            f"`pretrain.method_args` {spec.method_args} of {spec.method!r} (variant "
+            f"{variant.name!r}): {error}"
+        ) from None
+    if sync_batch_norm:
+        synchronize_batch_norm(model)
+    return model
 
 
 def build_pretext_model(
     variant: Variant, seed: int, steps_per_epoch: int | None = None, sync_batch_norm: bool = False
 ) -> keras.Model:
     """The compiled pretext model of a variant around its freshly built encoder."""
-    from keras_ssl import pretext
-    from keras_ssl.pretext.replicas import synchronize_batch_norm
-
-    spec = variant.pretrain
-    encoder = build_encoder(variant.encoder, variant.encoder.weights)
-    model = pretext.get(
-        spec.method, encoder, augment=build_views(variant, seed), **spec.method_args
-    )
-    if sync_batch_norm:
-        synchronize_batch_norm(model)
-    model.compile(optimizer=build_optimizer(spec, steps_per_epoch))
+    model = build_variant_model(variant, seed, sync_batch_norm)
+    model.compile(optimizer=build_optimizer(variant.pretrain, steps_per_epoch))
     return model
 
 
@@ -119,7 +108,7 @@ def pretrain_encoder(
     verbose: int | str = 2,
     callbacks: Sequence[keras.callbacks.Callback] = (),
     log=print,
-    sync_batch_norm: bool = False,
+    model: keras.Model | None = None,
 ) -> keras.Model:
     """Pretrains a variant's encoder on `images` in `folder`, resuming after its last epoch.
 
@@ -133,7 +122,8 @@ def pretrain_encoder(
         verbose: Keras' `fit` verbosity (1 progress bar, 2 one line per epoch).
         callbacks: more Keras callbacks, run after the checkpoint of each epoch.
         log: where progress lines go.
-        sync_batch_norm: BatchNorm on the global batch under a `tf.distribute` strategy.
+        model: the variant's pretext model (`build_variant_model`); None builds it,
+            seeded with `seed`.
 
     Returns:
         The pretrained encoder (also saved as `folder/encoder.keras`).
@@ -145,8 +135,10 @@ def pretrain_encoder(
         log(f"  pretrained encoder found: {folder / ENCODER_FILE}")
         return keras.models.load_model(folder / ENCODER_FILE)
     folder.mkdir(parents=True, exist_ok=True)
-    keras.utils.set_random_seed(seed)
-    model = build_pretext_model(variant, seed, len(images) // spec.batch_size, sync_batch_norm)
+    if model is None:
+        keras.utils.set_random_seed(seed)
+        model = build_variant_model(variant, seed)
+    keras.utils.set_random_seed(seed)  # training starts from the same state as a fresh run
     training.pretrain(
         model,
         images,

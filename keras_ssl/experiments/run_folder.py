@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime
 import importlib.metadata
-import math
 import os
 import platform
 import shutil
@@ -20,12 +19,8 @@ from pathlib import Path
 
 import yaml
 
-from keras_ssl.experiments.checks import ConfigError
-from keras_ssl.experiments.schema import dump_yaml
-
-# The atomic writers live beside the resumable training that relies on them; the
-# modules of `experiments` import them from here.
-from keras_ssl.resume import atomic_write, read_json, write_csv, write_json, write_text  # noqa: F401
+from keras_ssl._files import atomic_write, read_json, write_csv, write_json, write_text  # noqa: F401 (report.py)
+from keras_ssl.config import ConfigError, differences, dump_yaml
 
 CONFIG_FILE = "config.yaml"
 RUN_INFO_FILE = "run_info.json"
@@ -186,31 +181,3 @@ def _same_source(line: str, old: dict, new: dict) -> bool:
         return False
     a, b = old["data"]["source"], new["data"]["source"]
     return os.path.exists(a) and os.path.exists(b) and os.path.samefile(a, b)
-
-
-def differences(old: Mapping, new: Mapping, prefix: str = "") -> list[str]:
-    """Dotted keys whose values differ between two config dicts, as `key: old -> new`.
-
-    Example:
-
-    >>> differences({"seed": 0, "data": {"test": 10}}, {"seed": 0, "data": {"test": 20}})
-    ['data.test: 10 -> 20']
-    """
-    lines = []
-    for key in sorted(set(old) | set(new), key=str):
-        a, b = old.get(key, "<missing>"), new.get(key, "<missing>")
-        name = f"{prefix}{key}"
-        if isinstance(a, Mapping) and isinstance(b, Mapping):
-            lines.extend(differences(a, b, prefix=f"{name}."))
-        elif not _same(a, b):
-            lines.append(f"{name}: {a!r} -> {b!r}")
-    return lines
-
-
-def _same(a, b) -> bool:
-    if isinstance(a, float) or isinstance(b, float):
-        try:
-            return math.isclose(float(a), float(b), rel_tol=1e-12)
-        except (TypeError, ValueError):
-            return False
-    return a == b

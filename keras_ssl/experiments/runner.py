@@ -18,7 +18,7 @@ Example:
 from keras_ssl import experiments
 
 experiment = experiments.load("umea", profile="smoke",
-                              assignments=["data.source=../shared/data/cifar10-train.zip"])
+                              assignments=["data.source=path/to/cifar10-train.zip"])
 result = experiments.run(experiment, "runs/umea-smoke")
 print(result.folder / "results.md")
 ```
@@ -32,9 +32,12 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from keras_ssl.experiments import checks, distribution, evaluations, inputs, pretraining, report
-from keras_ssl.experiments.checks import ConfigError
-from keras_ssl.experiments.run_folder import RunFolder, read_json, write_json
+from keras_ssl import distribution
+from keras_ssl._files import read_json, write_json
+from keras_ssl.config import ConfigError
+from keras_ssl.data.sources import check_source
+from keras_ssl.experiments import evaluations, inputs, pretraining, report
+from keras_ssl.experiments.run_folder import RunFolder
 from keras_ssl.experiments.schema import Experiment
 from keras_ssl.experiments.stages import SPLIT_FILE, Stage, plan
 
@@ -65,24 +68,63 @@ def check(
 ) -> bool:
     """Every check that needs no data and no training; True if `output` will be resumed.
 
+    The variants' models are built as a run builds them, without downloading
+    weights, so that a setting they refuse is named before anything trains.
+
     Raises:
         ConfigError: for an unknown `stop_after` stage, a missing data path or
             weights file, impossible settings, or an output folder holding another
             config.
     """
+    return _check(experiment, output, force, stop_after, load_weights=False)[0]
+
+
+def _check(experiment: Experiment, output, force: bool, stop_after, load_weights: bool = True):
+    """`check`, and the variants' built models (`_build_variant`), by variant name."""
     names = [stage.name for stage in plan(experiment)]
     if stop_after is not None and stop_after not in names:
         raise ConfigError(
             f"Unknown stage {stop_after!r} (`stop_after`); stages: {', '.join(names)}."
         )
-    inputs.check_source(experiment.data.source)
+    check_source(experiment.data.source)
     for variant in experiment.variants:
         if variant.pretrain is not None and variant.pretrain.source is not None:
-            inputs.check_source(variant.pretrain.source, "pretrain.source")
-        checks.check_variant(experiment, variant)
+            check_source(variant.pretrain.source, "pretrain.source")
     for evaluation in experiment.evaluations:  # every metric is logged from 4 classes on
-        checks.check_monitor(evaluation, num_classes=4)
-    return RunFolder(output).check(experiment.get_config(), force)
+        inputs.check_monitor(evaluation, num_classes=4)
+    resumed = RunFolder(output).check(experiment.get_config(), force)
+    models = {v.name: _build_variant(experiment, v, load_weights) for v in experiment.variants}
+    return resumed, models
+
+
+def _build_variant(experiment: Experiment, variant, load_weights: bool):
+    """The variant's pretext model (or encoder, without pretraining), seeded, errors keyed.
+
+    Built once: the run trains this model. A saved encoder is loaded; other weights
+    are fetched only with `load_weights`.
+    """
+    import keras
+
+    from keras_ssl.finetune import resolve_freeze
+
+    settings = experiment.distribution
+    keras.utils.set_random_seed(experiment.seed)  # the same weights whatever ran before
+    with distribution.training_scope(settings.strategy, settings.precision):
+        model = pretraining.build_variant_model(
+            variant, experiment.seed, settings.sync_batch_norm, load_weights
+        )
+    encoder = model if variant.pretrain is None else model.encoder
+    for evaluation in experiment.evaluations:
+        recipe = evaluation.resolved_recipe()
+        if recipe is None or not evaluation.measures(variant.name) or variant.encoder.saved:
+            continue
+        try:
+            resolve_freeze(encoder, recipe.freeze_first, variant.encoder.name)
+        except ValueError as error:
+            raise ConfigError(
+                f"`evaluations.{evaluation.name}.recipe_args` (variant {variant.name!r}): {error}"
+            ) from None
+    return model
 
 
 def run(
@@ -120,12 +162,9 @@ def run(
     if verbose is None:
         verbose = 1 if sys.stdout.isatty() else 2
     folder = RunFolder(output)
-    resumed = check(experiment, output, force, stop_after)
-    for variant in experiment.variants:
-        if variant.encoder.weights is not None:  # fetch / read the weights now, not after hours
-            pretraining.build_encoder(variant.encoder, variant.encoder.weights)
+    resumed, models = _check(experiment, output, force, stop_after)
     stages = plan(experiment)
-    runner = _Runner(experiment, folder, stages, verbose, log, callbacks)
+    runner = _Runner(experiment, folder, stages, verbose, log, callbacks, models)
     runner.banner(stages[0], "loading the images")
     start = time.perf_counter()
     runner.data = inputs.prepare(experiment, folder / SPLIT_FILE if resumed else None)
@@ -149,10 +188,11 @@ def run(
 class _Runner:
     """The state of one run: the data, the loaded encoders, what ran and what was skipped."""
 
-    def __init__(self, experiment, folder, stages, verbose, log, callbacks):
+    def __init__(self, experiment, folder, stages, verbose, log, callbacks, models):
         self.experiment, self.folder, self.stages = experiment, folder, stages
         self.verbose, self.log, self.callbacks = verbose, log, callbacks
         self.ran, self.skipped = [], []
+        self.models = models  # built by `_check`: pretext models, or encoders
         self.encoders = {}
         self.data = None
 
@@ -198,7 +238,7 @@ class _Runner:
             verbose=self.verbose,
             callbacks=self.callbacks,
             log=self.log,
-            sync_batch_norm=self.experiment.distribution.sync_batch_norm,
+            model=self.models.pop(stage.variant),
         )
 
     def _encoder(self, name: str):
@@ -207,11 +247,7 @@ class _Runner:
 
             variant = self.experiment.variant(name)
             if variant.pretrain is None:
-                # Seeded: the same initial weights whatever ran before (or after a resume).
-                keras.utils.set_random_seed(self.experiment.seed)
-                self.encoders[name] = pretraining.build_encoder(
-                    variant.encoder, variant.encoder.weights
-                )
+                self.encoders[name] = self.models.pop(name)  # built seeded by `_check`
             else:
                 path = self.folder / f"pretrain/{name}/{pretraining.ENCODER_FILE}"
                 self.encoders[name] = keras.models.load_model(path)

@@ -1,36 +1,19 @@
-"""The experiment schema: what an experiment YAML file holds, as frozen dataclasses.
+"""The experiment schema: what an experiment YAML file holds, as typed models.
 
-An experiment file (see `keras_ssl/experiments/configs/*.yaml` and the README) has
-these top-level keys:
+`ExperimentFile` is the document (its reference page is generated from it); a
+profile and `key=value` assignments are merged in first (`resolve`), then the
+document is validated in one go, and the `Experiment` handed to the runner holds
+every variant with its defaults filled in. A bad key or value raises `ConfigError`
+naming the dotted key and what is allowed.
 
-```yaml
-name: my-experiment          # folder names, tables
-title: What it reproduces    # one line
-reference: Where the paper's numbers come from (table, page)
-seed: 0
-data: {source, split, image_size, max_images, test, val, select_on,
-       test_source, test_split}
-encoder: {name, args, weights, image_size}        # defaults of every variant
-pretrain: {method, method_args, augment, augment_args, epochs, batch_size,
-           optimizer, learning_rate, patience, reduce_lr_patience, schedule,
-           weight_decay, gradient_accumulation_steps,
-           source, split, max_images}                  # or null
-variants:                    # encoders to pretrain and evaluate, as overrides
-  random: {encoder: {weights: null}}
-evaluations:                 # what is measured on every variant
-  finetune: {kind: finetune, recipe: full, recipe_args: {}, fractions: [0.1, 1.0],
-             classes: null, reference: {0.1: 80.0}}
-figures: {label_efficiency: label_efficiency}   # figure kind -> file name
-distribution: {strategy: none, sync_batch_norm: false, precision: float32}
-profiles:                    # named overrides of everything above
-  smoke: {pretrain: {epochs: 1}}
-default_profile: smoke
+Example:
+
+```python
+from keras_ssl import experiments
+
+experiment = experiments.load("umea", profile="smoke", assignments=["seed=1"])
+experiment.variants[0].pretrain.epochs   # 2
 ```
-
-`resolve(document, profile, assignments)` merges a profile and `key=value`
-assignments into the document and builds an `Experiment`, checking every key and
-value: an unknown key or a bad value raises `ConfigError` naming the key and what
-is allowed.
 """
 
 from __future__ import annotations
@@ -38,170 +21,35 @@ from __future__ import annotations
 import copy
 import dataclasses
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any, Literal
 
-import yaml
+import pydantic
+from pydantic import ConfigDict, Field, PrivateAttr, Strict, field_validator, model_validator
 
-from keras_ssl.experiments import checks
-from keras_ssl.experiments.checks import ConfigError
-
-SELECT_ON = ("val", "test")
-SCHEDULES = ("constant", "cosine")
-FIGURE_KINDS = (
-    "views",
-    "pretext_curves",
-    "training_curves",
-    "top3_curves",
-    "loss_curves",
-    "label_efficiency",
-    "confusion_matrix",
-    "accuracy_bars",
+from keras_ssl import config
+from keras_ssl.config import (
+    Arguments,
+    Config,
+    ConfigError,
+    Count,
+    Name,
+    PositiveInt,
+    check_choice,
+    error_message,
 )
-TOP_LEVEL = (
-    "name", "title", "reference", "seed", "data", "encoder", "pretrain", "variants",
-    "evaluations", "figures", "distribution", "profiles", "default_profile", "profile",
+from keras_ssl.data.config import DataConfig as DataSpec
+from keras_ssl.distribution import DistributionConfig as DistributionSpec
+from keras_ssl.encoders.config import EncoderConfig as EncoderSpec
+from keras_ssl.pretext.training import PretrainConfig
+
+MULTILABEL_METRICS = (
+    "macro_accuracy", "micro_accuracy", "macro_recall", "micro_recall", "macro_auc", "micro_auc",
 )  # fmt: skip
+_SPLIT_METRICS = tuple(f"{s}.{m}" for s in ("validation", "test") for m in MULTILABEL_METRICS)
 
 
-def _keys(kind) -> list[str]:
-    return [f.name for f in dataclasses.fields(kind)]
-
-
-@dataclass(frozen=True)
-class DataSpec:
-    """Where the images come from and how they are split, once, for every stage.
-
-    Args:
-        source: a catalogue name ("cifar10", "cifar10_keras", …) or a folder / `.zip`
-            of `<class>/<image>` files (Tiny ImageNet's archive layout works too).
-        split: the catalogue split or subfolder to load; None: "train" for named
-            data sets, every labelled image for a folder.
-        image_size: resize every image to this side when loading; None keeps it.
-        max_images: a seeded, class-balanced subset of about this many images.
-        test: the held-out test set: a count or a fraction. It is scored once per
-            stage, at the end; nothing is selected on it.
-        val: the validation set carved from the rest: a count or a fraction. Early
-            stopping, best weights and learning-rate schedules watch it.
-        select_on: "val", or "test" (the Umeå report's protocol: optimistic numbers,
-            labelled as such in `results.md`; needs `val: 0`).
-        test_source: a separate source of held-out test images (same classes), e.g.
-            an official test split; `test` must then be 0.
-        test_split: the split or subfolder of `test_source` (e.g. "test" for
-            `test_source: cifar10`); None: its default.
-        attributes: multi-label attributes made from class folders,
-            `{attribute: [class names]}`: each image gets the attributes its class is
-            listed under (multi-hot labels), e.g. a multi-label stand-in where only
-            class folders exist. None: the source's own labels.
-    """
-
-    source: str = "cifar10"
-    split: str | None = None
-    image_size: int | None = None
-    max_images: int | None = None
-    test: int | float = 0.2
-    val: int | float = 0.1
-    select_on: str = "val"
-    test_source: str | None = None
-    test_split: str | None = None
-    attributes: dict[str, tuple[str, ...]] | None = None
-
-    @property
-    def multi_label(self) -> bool:
-        """Whether the labels are multi-hot: `attributes`, or a multi-label catalogue set."""
-        from keras_ssl.data import is_multi_label_dataset
-
-        return self.attributes is not None or is_multi_label_dataset(self.source)
-
-    def __post_init__(self):
-        checks.check_str(self.source, "data.source")
-        if self.attributes is not None:
-            attributes = checks.check_mapping(self.attributes, "data.attributes")
-            if not attributes:
-                raise ConfigError("`data.attributes` is empty; name at least one attribute.")
-            object.__setattr__(self, "attributes", {
-                str(name): _names(classes, f"data.attributes.{name}", "class")
-                for name, classes in attributes.items()
-            })  # fmt: skip
-        checks.check_str(self.split, "data.split", allow_none=True)
-        checks.check_int(self.image_size, "data.image_size", minimum=8, allow_none=True)
-        checks.check_int(self.max_images, "data.max_images", minimum=20, allow_none=True)
-        checks.check_size(self.test, "data.test")
-        checks.check_size(self.val, "data.val")
-        checks.check_name(self.select_on, "data.select_on", SELECT_ON)
-        checks.check_str(self.test_source, "data.test_source", allow_none=True)
-        checks.check_str(self.test_split, "data.test_split", allow_none=True)
-        if self.test_split is not None and self.test_source is None:
-            raise ConfigError(
-                "`data.test_split` chooses the split of `data.test_source`, which is not set."
-            )
-        if self.test_source is not None and self.test != 0:
-            raise ConfigError(
-                f"`data.test` is {self.test!r} but `data.test_source` gives the test images; "
-                "set data.test=0."
-            )
-
-
-@dataclass(frozen=True)
-class DistributionSpec:
-    """Where the models train (`keras_ssl.experiments.distribution`).
-
-    Args:
-        strategy: "none", "mirrored" (tf.distribute's MirroredStrategy, or JAX's
-            DataParallel over all local devices), "multi_worker" or "tpu". Batch sizes
-            are global batches; learning rates are used as given.
-        sync_batch_norm: BatchNorm on the global batch's statistics across replicas.
-        precision: "float32", "mixed_float16" or "mixed_bfloat16" (losses stay float32).
-    """
-
-    strategy: str = "none"
-    sync_batch_norm: bool = False
-    precision: str = "float32"
-
-    def __post_init__(self):
-        from keras_ssl.experiments.distribution import PRECISIONS, STRATEGIES
-
-        checks.check_name(self.strategy, "distribution.strategy", STRATEGIES)
-        checks.check_name(self.precision, "distribution.precision", PRECISIONS)
-        if not isinstance(self.sync_batch_norm, bool):
-            raise ConfigError(
-                f"`distribution.sync_batch_norm` must be true or false; got {self.sync_batch_norm!r}."
-            )
-
-
-@dataclass(frozen=True)
-class EncoderSpec:
-    """An encoder of the registry (`keras_ssl.encoders.available()`), or a saved one.
-
-    Args:
-        name: the registered builder.
-        args: more builder arguments (e.g. `alpha`).
-        weights: None (random), a name the builder can load ("imagenet"), a weights
-            file, or a saved encoder (`.keras`, which replaces name and args).
-        image_size: the side of the images the encoder takes; images are resized
-            to it on the device.
-    """
-
-    name: str = "mobilenet_v2"
-    args: dict[str, Any] = field(default_factory=dict)
-    weights: str | None = None
-    image_size: int = 96
-
-    def __post_init__(self):
-        object.__setattr__(self, "args", checks.check_mapping(self.args, "encoder.args"))
-        checks.check_str(self.weights, "encoder.weights", allow_none=True)
-        checks.check_int(self.image_size, "encoder.image_size", minimum=8)
-        checks.check_encoder(self.name, self.args, self.weights, "encoder")
-
-    @property
-    def saved(self) -> bool:
-        """Whether the encoder is a saved `.keras` model rather than a builder's."""
-        return isinstance(self.weights, str) and self.weights.endswith(".keras")
-
-
-@dataclass(frozen=True)
-class PretrainSpec:
-    """Self-supervised pretraining of a variant's encoder.
+class PretrainSpec(PretrainConfig):
+    """Self-supervised pretraining of a variant's encoder: a method and its training.
 
     Args:
         method: a method of `keras_ssl.pretext.available()`.
@@ -210,112 +58,82 @@ class PretrainSpec:
             for the method's own default views (BYOL's two asymmetric views, DINO's
             multi-crop, SimCLR's views, ...).
         augment_args: more arguments of the preset (e.g. `crop_scale`).
-        epochs: the most epochs.
-        batch_size: images per step.
-        optimizer: a Keras optimizer name.
-        learning_rate: its learning rate.
-        patience: stop when the method's validation metric (e.g.
-            `val_rotation_accuracy`) has not improved for this many epochs, and keep
-            the best epoch's weights; None trains every epoch and keeps the last.
-        reduce_lr_patience: halve the learning rate when the validation loss has not
-            improved for this many epochs; None keeps it constant.
-        schedule: "constant", or "cosine" (the learning rate decays to 0 over
-            `epochs`, SimSiam's schedule).
-        warmup_epochs: epochs over which the learning rate first rises linearly from
-            0 (DINO's and BYOL's warm-up); the schedule follows.
-        clipnorm: clip each weight's gradient to this norm (Keras' `clipnorm`; DINO's
-            3.0), or None.
-        weight_decay: the optimizer's weight decay (Keras applies it decoupled, as
-            AdamW does), or None.
-        gradient_accumulation_steps: average the gradients of this many batches
-            before each update (an effective batch of `batch_size` × steps), or None.
         source: pretrain on the images of this source (a catalogue name such as
             "gaussian_noise" or "stl10", or a folder / `.zip`) instead of the
             experiment's training images; labels, if any, are ignored. None: the
             training images. Validation (for `patience`) stays the experiment's.
         split: the split or subfolder of `source`.
         max_images: a seeded subset of about this many images of `source`.
+
+    The training fields (epochs, batch_size, optimizer, learning rate, schedule,
+    warm-up, clipping, weight decay, accumulation, patience) are those of
+    `keras_ssl.pretext.PretrainConfig`.
     """
 
-    method: str = "simclr"
-    method_args: dict[str, Any] = field(default_factory=dict)
-    augment: str | None = None
-    augment_args: dict[str, Any] = field(default_factory=dict)
-    epochs: int = 100
-    batch_size: int = 256
-    optimizer: str = "adam"
-    learning_rate: float = 1e-3
-    patience: int | None = None
-    reduce_lr_patience: int | None = None
-    schedule: str = "constant"
-    warmup_epochs: int = 0
-    clipnorm: float | None = None
-    weight_decay: float | None = None
-    gradient_accumulation_steps: int | None = None
-    source: str | None = None
-    split: str | None = None
-    max_images: int | None = None
+    method: Name = "simclr"
+    method_args: Arguments = {}
+    augment: Name | None = None
+    augment_args: Arguments = {}
+    source: Name | None = None
+    split: Name | None = None
+    max_images: Annotated[int, Strict(), Field(ge=2)] | None = None
 
-    def __post_init__(self):
-        for name in ("method_args", "augment_args"):
-            value = checks.check_mapping(getattr(self, name), f"pretrain.{name}")
-            object.__setattr__(self, name, value)
-        checks.check_method(self.method, self.method_args, "pretrain")
-        checks.check_int(self.epochs, "pretrain.epochs")
-        checks.check_int(self.batch_size, "pretrain.batch_size", minimum=2)
-        checks.check_positive(self.learning_rate, "pretrain.learning_rate")
-        checks.check_optimizer(self.optimizer, "pretrain.optimizer")
-        checks.check_int(self.patience, "pretrain.patience", minimum=0, allow_none=True)
-        checks.check_int(
-            self.reduce_lr_patience, "pretrain.reduce_lr_patience", minimum=0, allow_none=True
-        )
-        checks.check_name(self.schedule, "pretrain.schedule", SCHEDULES)
-        checks.check_int(self.warmup_epochs, "pretrain.warmup_epochs", minimum=0)
-        if self.warmup_epochs >= self.epochs:
-            raise ConfigError(
-                f"`pretrain.warmup_epochs` {self.warmup_epochs} leaves none of the "
-                f"{self.epochs} epochs after the warm-up; lower it."
+    @field_validator("method")
+    @classmethod
+    def _registered(cls, method):
+        from keras_ssl import pretext
+
+        return check_choice(method, pretext.available())
+
+    @field_validator("method_args")
+    @classmethod
+    def _arguments(cls, args, info):
+        from keras_ssl import pretext
+
+        method = info.data.get("method")
+        accepted = pretext.method_arguments(method) if method else list(args)
+        unknown = sorted(set(args) - set(accepted))
+        if unknown:
+            raise ValueError(
+                f"`{{key}}` {unknown} are not arguments of {method!r}; it takes: "
+                f"{', '.join(accepted) or 'none'}."
             )
-        if self.clipnorm is not None:
-            checks.check_positive(self.clipnorm, "pretrain.clipnorm")
-        if self.weight_decay is not None:
-            checks.check_positive(self.weight_decay, "pretrain.weight_decay")
-        checks.check_int(
-            self.gradient_accumulation_steps, "pretrain.gradient_accumulation_steps",
-            minimum=2, allow_none=True,
-        )  # fmt: skip
-        checks.check_str(self.source, "pretrain.source", allow_none=True)
-        checks.check_str(self.split, "pretrain.split", allow_none=True)
-        checks.check_int(self.max_images, "pretrain.max_images", minimum=2, allow_none=True)
+        return args
+
+    @field_validator("augment")
+    @classmethod
+    def _preset(cls, augment_preset):
+        from keras_ssl import augment
+
+        if augment_preset is not None:
+            check_choice(augment_preset, list(augment.available()))
+        return augment_preset
+
+    @model_validator(mode="after")
+    def _source(self):
         if self.source is None and (self.split, self.max_images) != (None, None):
-            raise ConfigError(
-                "`pretrain.split` / `pretrain.max_images` choose images of `pretrain.source`, "
-                "which is not set; set pretrain.source, or use data.split / data.max_images."
+            raise ValueError(
+                "`{key}.split` / `{key}.max_images` choose images of `{key}.source`, which is "
+                "not set; set pretrain.source, or use data.split / data.max_images."
             )
+        return self
 
 
-@dataclass(frozen=True)
-class Variant:
-    """One encoder of the experiment: how it is built and how (whether) it is pretrained."""
-
-    name: str
-    encoder: EncoderSpec
-    pretrain: PretrainSpec | None
-
-    def __post_init__(self):
-        if self.pretrain is not None and self.pretrain.augment is not None:
-            checks.check_augment(
-                self.pretrain.augment, self.encoder.image_size, self.pretrain.augment_args,
-                "pretrain",
-            )  # fmt: skip
+def _distinct(values, what: str):
+    duplicates = sorted({v for v in values if list(values).count(v) > 1})
+    if duplicates:
+        raise ValueError(f"`{{key}}` has duplicate {what}: {duplicates}.")
+    return values
 
 
-@dataclass(frozen=True)
-class Evaluation:
+Fraction = Annotated[float, Strict(), Field(gt=0, le=1)]
+Accuracies = dict[float, float]
+
+
+class Evaluation(Config):
     """One measurement on every variant, at every label fraction.
 
     Args:
-        name: its folder and column name.
         kind: one of `keras_ssl.experiments.evaluations.available()`: "finetune" (a
             recipe on the pretrained encoder), "linear_probe", "baseline" (the same
             architecture trained without pretraining), "knn".
@@ -328,59 +146,70 @@ class Evaluation:
         init: for "baseline": "variant" (the variant's initial weights, e.g.
             ImageNet) or "random" (from scratch).
         k: neighbours, for "knn".
-        variants: the variants it measures; None: every variant (e.g. a supervised
-            baseline trained once, on one variant's architecture).
-        reference: the paper's accuracy (%) at each fraction, for the side-by-side
-            columns: `{fraction: accuracy}` for every variant, or
-            `{variant: {fraction: accuracy}}` where the paper's number depends on the
-            variant (e.g. no pretraining vs pretrained, SimSiam 004's Table 1).
-        reference_metrics: the paper's other figures, `{variant: {"SPLIT.METRIC":
-            value}}` with SPLIT `validation` or `test` and METRIC one of
-            `MULTILABEL_METRICS` (fractions, as `keras_ssl.evaluate.multilabel_metrics`
-            gives them): the multi-label table puts them beside ours (004's Table 3).
+        variants: the variants it measures; None: every variant.
+        reference: the paper's accuracy (%) at each fraction, `{fraction: accuracy}`,
+            or `{variant: {fraction: accuracy}}` where it depends on the variant.
+        reference_metrics: the paper's multi-label figures, `{variant:
+            {"SPLIT.METRIC": value}}` with SPLIT `validation` or `test` and METRIC one
+            of `MULTILABEL_METRICS` (fractions, as
+            `keras_ssl.evaluate.multilabel_metrics` gives them).
     """
 
-    name: str
-    kind: str = "finetune"
-    recipe: str | None = None
-    recipe_args: dict[str, Any] = field(default_factory=dict)
-    fractions: tuple[float, ...] = (1.0,)
-    classes: tuple[str, ...] | None = None
-    init: str = "variant"
-    k: int = 20
+    name: str = Field("", exclude=True)
+    kind: Name = "finetune"
+    recipe: Name | None = None
+    recipe_args: Arguments = {}
+    fractions: Annotated[tuple[Fraction, ...], Field(min_length=1)] = (1.0,)
+    classes: Annotated[tuple[str, ...], Field(min_length=2)] | None = None
+    init: Literal["variant", "random"] = "variant"
+    k: PositiveInt = 20
     variants: tuple[str, ...] | None = None
-    reference: dict = field(default_factory=dict)
-    reference_metrics: dict = field(default_factory=dict)
+    reference: dict[float | str, float | Accuracies] = {}
+    reference_metrics: dict[str, dict[Literal[_SPLIT_METRICS], float]] = {}
+    _recipe: Any = PrivateAttr(None)
 
-    def __post_init__(self):
+    @field_validator("fractions", mode="before")
+    @classmethod
+    def _percentages(cls, fractions):
+        for value in fractions if isinstance(fractions, (list, tuple)) else ():
+            if isinstance(value, (int, float)) and 1 < value <= 100:
+                raise ValueError(
+                    f"`{{key}}`: every fraction must be a number in (0, 1]; got {value!r} "
+                    "(percentages? 10 % is 0.1)."
+                )
+        return fractions
+
+    @field_validator("fractions")
+    @classmethod
+    def _sorted(cls, fractions):
+        return tuple(sorted(_distinct(fractions, "fractions")))
+
+    @field_validator("classes")
+    @classmethod
+    def _classes(cls, classes):
+        return classes if classes is None else _distinct(classes, "classes")
+
+    @model_validator(mode="after")
+    def _kind_and_recipe(self):
         from keras_ssl.experiments import evaluations
 
-        key = f"evaluations.{self.name}"
-        checks.check_name(self.kind, f"{key}.kind", evaluations.available())
-        object.__setattr__(self, "recipe_args", checks.check_mapping(self.recipe_args, key))
-        object.__setattr__(
-            self, "fractions", checks.check_fractions(self.fractions, f"{key}.fractions")
-        )
-        checks.check_name(self.init, f"{key}.init", ("variant", "random"))
-        checks.check_int(self.k, f"{key}.k")
-        if self.classes is not None:
-            classes = _names(self.classes, f"{key}.classes", "class")
-            if len(set(classes)) < 2:
-                raise ConfigError(
-                    f"`{key}.classes` needs at least 2 different classes; got {list(classes)}."
-                )
-            object.__setattr__(self, "classes", classes)
-        object.__setattr__(self, "reference", _reference(self.reference, f"{key}.reference"))
-        object.__setattr__(
-            self,
-            "reference_metrics",
-            _reference_metrics(self.reference_metrics, f"{key}.reference_metrics"),
-        )
-        if self.variants is not None:
-            object.__setattr__(
-                self, "variants", _names(self.variants, f"{key}.variants", "variant")
-            )
+        check_choice(self.kind, evaluations.available(), "kind")
+        recipe = self.recipe or evaluations.get(self.kind).default_recipe
+        if recipe is not None:
+            self._recipe = _recipe(recipe, self.recipe_args)
         evaluations.get(self.kind).check(self)
+        return self
+
+    @field_validator("reference")
+    @classmethod
+    def _one_form(cls, reference):
+        per_variant = {isinstance(v, dict) for v in reference.values()}
+        if len(per_variant) > 1:
+            raise ValueError(
+                "`{key}` mixes the two forms: give `{fraction: accuracy}`, or "
+                "`{variant: {fraction: accuracy}}` for every variant."
+            )
+        return reference
 
     @property
     def references_variants(self) -> bool:
@@ -399,61 +228,196 @@ class Evaluation:
 
     def resolved_recipe(self):
         """The `keras_ssl.finetune.FinetuneConfig` of this evaluation (None for kNN)."""
-        from keras_ssl.experiments import evaluations
+        return self._recipe
 
-        recipe = self.recipe or evaluations.get(self.kind).default_recipe
-        if recipe is None:
-            return None
-        return checks.check_recipe(recipe, self.recipe_args, f"evaluations.{self.name}")
-
-
-def _names(value, key: str, what: str) -> tuple[str, ...]:
-    """A list of names as a tuple of strings, or a `ConfigError` naming `key`."""
-    if isinstance(value, str) or not isinstance(value, Sequence):
-        raise ConfigError(f"`{key}` must be a list of {what} names; got {value!r}.")
-    return tuple(str(name) for name in value)
+    def named_variants(self) -> dict[str, tuple[str, ...]]:
+        """The variant names this evaluation's settings mention, by setting."""
+        named = {"variants": self.variants or ()}
+        if self.references_variants:
+            named["reference"] = tuple(self.reference)
+        if self.reference_metrics:
+            named["reference_metrics"] = tuple(self.reference_metrics)
+        return named
 
 
-def _reference(value, key: str) -> dict:
-    """`{fraction: accuracy}`, or `{variant: {fraction: accuracy}}`, with float keys and values."""
-    content = checks.check_mapping(value, key)
-    if content and all(isinstance(v, Mapping) for v in content.values()):
-        return {str(variant): _reference(v, f"{key}.{variant}") for variant, v in content.items()}
+def _recipe(name: str, args: dict):
+    from keras_ssl.finetune import available_recipes, get_recipe
+
+    check_choice(name, available_recipes(), "recipe")
     try:
-        return {float(f): float(a) for f, a in content.items()}
-    except (TypeError, ValueError):
-        raise ConfigError(
-            f"`{key}` must map label fractions to accuracies (%), or variants to such "
-            f"mappings; got {value!r}."
-        ) from None
+        return get_recipe(name, **args)
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"`{{key}}.recipe_args` for recipe {name!r}: {error}") from None
 
 
-MULTILABEL_METRICS = (
-    "macro_accuracy", "micro_accuracy", "macro_recall", "micro_recall", "macro_auc", "micro_auc",
-)  # fmt: skip
+class VariantChanges(Config):
+    """How a variant differs from the file's `encoder` and `pretrain` (merged into them).
+
+    Args:
+        encoder: encoder keys to change.
+        pretrain: pretraining keys to change; null: no pretraining.
+    """
+
+    encoder: Arguments = {}
+    pretrain: dict[str, Any] | None = {}
 
 
-def _reference_metrics(value, key: str) -> dict:
-    """`{variant: {"validation.macro_auc": 0.93, ...}}` with checked names and float values."""
-    allowed = [
-        f"{split}.{metric}" for split in ("validation", "test") for metric in MULTILABEL_METRICS
-    ]
-    checked = {}
-    for variant, figures in checks.check_mapping(value, key).items():
-        figures = checks.check_mapping(figures, f"{key}.{variant}")
-        for name, number in figures.items():
-            if name not in allowed:
-                raise ConfigError(
-                    f"`{key}.{variant}` has {name!r}; expected names SPLIT.METRIC, one of: "
-                    f"{', '.join(allowed)}."
+@dataclasses.dataclass(frozen=True)
+class Variant:
+    """One encoder of the experiment: how it is built and how (whether) it is pretrained."""
+
+    name: str
+    encoder: EncoderSpec
+    pretrain: PretrainSpec | None
+
+
+class Figures(Config):
+    """The report's figures: each kind's file name (without `.png`), or null for none.
+
+    Args:
+        views: augmented views of a few training images.
+        pretext_curves: the pretext loss (and accuracy) per epoch of every variant.
+        training_curves: fine-tuning accuracy and loss per epoch.
+        top3_curves: top-3 accuracy per epoch.
+        loss_curves: fine-tuning loss per epoch.
+        label_efficiency: accuracy against the label fraction, ours beside the paper's.
+        confusion_matrix: the confusion matrices of the held-out images.
+        accuracy_bars: `{file name: [evaluations]}`, a bar per variant and evaluation.
+    """
+
+    views: Name | None = None
+    pretext_curves: Name | None = None
+    training_curves: Name | None = None
+    top3_curves: Name | None = None
+    loss_curves: Name | None = None
+    label_efficiency: Name | None = None
+    confusion_matrix: Name | None = None
+    accuracy_bars: dict[str, tuple[str, ...]] = {}
+
+
+class ExperimentFile(Config):
+    """An experiment document, after its profile and assignments are merged in.
+
+    Args:
+        name: the experiment's name (folder names, tables).
+        title: one line on what it reproduces.
+        reference: where the paper's numbers come from (table, page).
+        profile: the profile merged in ("custom" for none).
+        seed: seed of splits, weights, views and data order.
+        data: the images and their split (`DataSpec`).
+        encoder: the `EncoderSpec` keys every variant starts from.
+        pretrain: the `PretrainSpec` keys every variant starts from, or null for no
+            pretraining.
+        variants: `{name: changes}` of `encoder` and `pretrain` per variant
+            (`VariantChanges`); a null variant is removed (by a profile).
+        evaluations: `{name: Evaluation}`, what is measured on every variant; a null
+            evaluation is removed.
+        figures: `{kind: file name}` of the report's figures; `accuracy_bars` maps
+            file names to the evaluations compared.
+        distribution: devices and precision (`DistributionSpec`).
+        profiles: named overrides of the keys above (before merging).
+        default_profile: the profile used when none is named.
+    """
+
+    model_config = ConfigDict(title="the experiment")
+
+    name: Name
+    title: str = ""
+    reference: str = ""
+    profile: str = "custom"
+    seed: Count = 0
+    data: DataSpec = DataSpec()
+    encoder: Arguments = {}
+    pretrain: dict[str, Any] | None = None
+    variants: dict[str, VariantChanges | None] = {"main": VariantChanges()}
+    evaluations: dict[str, Evaluation | None] = {}
+    figures: Figures = Figures()
+    distribution: DistributionSpec = DistributionSpec()
+    profiles: dict[str, Any] = {}
+    default_profile: str | None = None
+
+    @field_validator("evaluations", mode="before")
+    @classmethod
+    def _named(cls, evaluations):
+        if not isinstance(evaluations, Mapping):
+            return evaluations
+        return {
+            str(k): {**v, "name": str(k)} if isinstance(v, Mapping) else v
+            for k, v in evaluations.items()
+        }
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        declared = list(self.variants)
+        for evaluation in self.active_evaluations:
+            for key, names in evaluation.named_variants().items():
+                unknown = [n for n in names if n not in declared]
+                if unknown:
+                    raise ValueError(
+                        f"`evaluations.{evaluation.name}.{key}` names variants {unknown} that "
+                        f"the experiment lacks; its variants: {', '.join(declared)}."
+                    )
+        for name, evaluations in self.figures.accuracy_bars.items():
+            unknown = [e for e in evaluations if e not in self.evaluations]
+            if unknown:
+                raise ValueError(
+                    f"`figures.accuracy_bars.{name}` names evaluations {unknown} that the "
+                    f"experiment lacks; its evaluations: {', '.join(self.evaluations)}."
                 )
-            if isinstance(number, bool) or not isinstance(number, (int, float)):
-                raise ConfigError(f"`{key}.{variant}.{name}` must be a number; got {number!r}.")
-        checked[str(variant)] = {name: float(number) for name, number in figures.items()}
-    return checked
+        if self.active_evaluations:
+            _check_evaluated_data(self.data, self.active_evaluations)
+        return self
+
+    @property
+    def active_evaluations(self) -> tuple[Evaluation, ...]:
+        return tuple(e for e in self.evaluations.values() if e is not None)
 
 
-@dataclass(frozen=True)
+def _check_evaluated_data(data: DataSpec, evaluations: Sequence[Evaluation]) -> None:
+    """What evaluations ask of the data: selection images, test images, the label kind."""
+    if data.select_on == "val" and data.val == 0:
+        raise ValueError(
+            "`data.select_on` is 'val' but `data.val` is 0: carve a validation split from the "
+            "training images (e.g. data.val=0.1), or select on the test images as the Umeå "
+            "report did with data.select_on=test (optimistic accuracies)."
+        )
+    if data.select_on == "test" and data.val != 0:
+        raise ValueError(
+            f"`data.select_on` is 'test' (the Umeå report's protocol) but `data.val` is "
+            f"{data.val!r}: those images would be taken from training and never used; set "
+            "data.val=0."
+        )
+    if data.test == 0 and data.test_source is None:
+        raise ValueError(
+            "`data.test` is 0: evaluations are measured on held-out test images; give a "
+            "count (e.g. 10000), a fraction (e.g. 0.2) or data.test_source."
+        )
+    for evaluation in evaluations:
+        check_label_kind(evaluation, data.multi_label)
+
+
+def check_label_kind(evaluation: Evaluation, multi_label: bool) -> None:
+    """Multi-hot labels need a multi-label recipe; class ids a single-label one or kNN.
+
+    Raises:
+        ConfigError: naming the evaluation and the setting to change.
+    """
+    recipe, key = evaluation.resolved_recipe(), f"evaluations.{evaluation.name}"
+    if recipe is None and multi_label:
+        raise ConfigError(
+            f"`{key}` (kind {evaluation.kind!r}) needs one class per image, but the data "
+            "have several attributes per image (multi-hot labels); use kind finetune, "
+            "linear_probe or baseline with `multi_label: true` in `recipe_args`."
+        )
+    if recipe is not None and recipe.multi_label != multi_label:
+        labels = "several attributes per image" if multi_label else "one class per image"
+        raise ConfigError(
+            f"`{key}.recipe_args`: the data have {labels}; set multi_label: "
+            f"{str(multi_label).lower()}."
+        )
+
+
+@dataclasses.dataclass(frozen=True)
 class Experiment:
     """A resolved experiment: everything that decides its results.
 
@@ -471,8 +435,8 @@ class Experiment:
     variants: tuple[Variant, ...]
     evaluations: tuple[Evaluation, ...]
     figures: dict[str, Any]
-    distribution: DistributionSpec = field(default_factory=DistributionSpec)
-    document: dict = field(repr=False, compare=False, default_factory=dict)
+    distribution: DistributionSpec = DistributionSpec()
+    document: dict = dataclasses.field(repr=False, compare=False, default_factory=dict)
 
     @property
     def figure_files(self) -> list[str]:
@@ -503,42 +467,35 @@ class Experiment:
 
 # -- documents: merging, assignments, building -------------------------------------------
 
-
 # A changed builder, method or preset takes none of the old one's arguments.
 _ARGUMENTS_OF = {"name": "args", "method": "method_args", "augment": "augment_args"}
+_TOP_LEVEL = tuple(ExperimentFile.model_fields)
 
 
 def deep_merge(base: Mapping, changes: Mapping) -> dict:
-    """`base` with `changes` merged in, mapping by mapping; other values replace.
-
-    Changing an encoder's `name`, a `method` or an `augment` preset replaces the old
-    one's arguments (`args`, `method_args`, `augment_args`) with those `changes` gives,
-    or none, instead of merging them.
+    """`keras_ssl.config.deep_merge`: a changed builder, method or preset drops its arguments.
 
     Example:
 
-    >>> deep_merge({"data": {"test": 0.2, "val": 0.1}}, {"data": {"val": 0}})
-    {'data': {'test': 0.2, 'val': 0}}
+    >>> deep_merge({"pretrain": {"method": "simclr", "method_args": {"temperature": 0.5}}},
+    ...            {"pretrain": {"method": "byol"}})
+    {'pretrain': {'method': 'byol', 'method_args': {}}}
     """
-    merged = copy.deepcopy(dict(base))
-    for key, value in (changes or {}).items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
-            merged[key] = deep_merge(merged[key], value)
-        else:
-            merged[key] = copy.deepcopy(value)
-    for key, arguments in _ARGUMENTS_OF.items():
-        # Names only (a recipe's `augment: true` is a switch, and has no arguments).
-        names = all(isinstance(v, (str, type(None))) for v in (base.get(key), changes.get(key)))
-        if key in (changes or {}) and base.get(key) != changes[key] and names:
-            merged[arguments] = copy.deepcopy(changes.get(arguments) or {})
-    return merged
+    return config.deep_merge(base, changes, _ARGUMENTS_OF)
+
+
+def set_value(document: dict, key: str, value) -> None:
+    """`keras_ssl.config.set_value` on an experiment document (its top-level keys checked)."""
+    known = [k for k in _TOP_LEVEL if k not in ("profiles", "profile", "default_profile")]
+    if key.split(".")[0] not in known:
+        raise ConfigError(
+            f"Unknown key {key.split('.')[0]!r} in {key!r}; top-level keys: {', '.join(known)}."
+        )
+    config.set_value(document, key, value, _ARGUMENTS_OF)
 
 
 def assign(document: Mapping, assignments: Sequence[str]) -> dict:
     """Applies `dotted.key=value` assignments (values parsed as YAML) to a document.
-
-    As in `deep_merge`, assigning another `method` (encoder `name`, `augment`) clears
-    its arguments: assign new ones after it.
 
     Example:
 
@@ -547,44 +504,29 @@ def assign(document: Mapping, assignments: Sequence[str]) -> dict:
     """
     document = copy.deepcopy(dict(document))
     for assignment in assignments:
-        key, sep, text = assignment.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise ConfigError(f"Expected KEY=VALUE (e.g. pretrain.epochs=3); got {assignment!r}.")
+        key, value = config.parse_assignment(assignment)
         try:
-            value = yaml.safe_load(text) if text.strip() else None
-        except yaml.YAMLError as error:
-            raise ConfigError(f"Cannot parse the value of {assignment!r}: {error}") from None
-        parts = key.split(".")
-        known = [k for k in TOP_LEVEL if k not in ("profiles", "profile", "default_profile")]
-        if parts[0] not in known:
-            raise ConfigError(
-                f"Unknown key {parts[0]!r} in {assignment!r}; top-level keys: {', '.join(known)}."
-            )
-        target = document
-        for depth, part in enumerate(parts[:-1]):
-            if target.get(part) is None:
-                target[part] = {}
-            if not isinstance(target[part], dict):
-                raise ConfigError(
-                    f"`{'.'.join(parts[: depth + 1])}` is not a mapping; cannot set {key!r}."
-                )
-            target = target[part]
-        arguments = _ARGUMENTS_OF.get(parts[-1])
-        if arguments and target.get(parts[-1]) != value:  # as in `deep_merge`
-            target[arguments] = {}
-        target[parts[-1]] = value
+            set_value(document, key, value)
+        except ConfigError as error:
+            raise ConfigError(str(error).replace(f"in {key!r}", f"in {assignment!r}")) from None
     return document
 
 
-def resolve(document: Mapping, profile: str | None = None, assignments: Sequence[str] = ()):
-    """An `Experiment` from an experiment file's content, a profile and assignments.
+def resolve(
+    document: Mapping,
+    profile: str | None = None,
+    assignments: Sequence[str] = (),
+    values: Mapping[str, Any] | None = None,
+) -> Experiment:
+    """An `Experiment` from an experiment file's content, a profile and changes.
 
     Args:
         document: the file's content (`profiles` included).
         profile: a key of `document["profiles"]`; None: its `default_profile`, or
             none.
-        assignments: `key=value` changes applied last (see `assign`).
+        assignments: `key=value` texts applied after the profile (see `assign`).
+        values: `{dotted key: value}` applied last (see `set_value`), e.g. the
+            `keras-ssl` command's options.
 
     Returns:
         The validated `Experiment`.
@@ -592,158 +534,74 @@ def resolve(document: Mapping, profile: str | None = None, assignments: Sequence
     Raises:
         ConfigError: for an unknown profile or key, or a bad value.
     """
-    document = dict(checks.check_keys(document, TOP_LEVEL, "the experiment"))
-    profiles = checks.check_mapping(document.pop("profiles", None), "profiles")
-    default = document.pop("default_profile", None)
-    document.pop("profile", None)
-    profile = profile or default
+    if not isinstance(document, Mapping):
+        raise ConfigError(
+            f"An experiment must be a mapping of keys (name, data, ...); got {document!r}."
+        )
+    document = dict(document)
+    profiles = document.pop("profiles", None) or {}
+    profile = profile or document.pop("default_profile", None)
+    document.pop("default_profile", None)
     if profile is not None:
         if profile not in profiles:
             known = ", ".join(profiles) or "none (the file defines no profiles)"
             raise ConfigError(f"Unknown profile {profile!r} (`profile`); expected one of: {known}.")
         document = deep_merge(document, profiles[profile] or {})
     document = assign(document, assignments)
+    for key, value in (values or {}).items():
+        set_value(document, key, value)
     document["profile"] = profile or "custom"
     return build(document)
 
 
 def build(document: Mapping) -> Experiment:
     """An `Experiment` from a resolved document (no profiles): checks every key."""
-    top = [k for k in TOP_LEVEL if k not in ("profiles", "default_profile")]
-    document = checks.check_keys(document, top, "the experiment")
-    checks.check_str(document.get("name"), "name")
-    seed = document.get("seed", 0)
-    checks.check_int(seed, "seed", minimum=0)
-    data = DataSpec(**checks.check_keys(document.get("data"), _keys(DataSpec), "data"))
-    distribution = DistributionSpec(
-        **checks.check_keys(document.get("distribution"), _keys(DistributionSpec), "distribution")
+    checked = ExperimentFile.validate_at(document, "")
+    if checked.profiles or checked.default_profile:
+        raise ConfigError("A resolved experiment holds no `profiles`; use `resolve`.")
+    variants = tuple(
+        _variant(document, name, changes)
+        for name, changes in checked.variants.items()
+        if changes is not None
     )
-    variants = _variants(document)
-    evaluations = _evaluations(document.get("evaluations"))
-    _check_variant_names(evaluations, document.get("variants") or {"main": {}})
-    if evaluations:
-        checks.check_selection(data.select_on, data.val)
-        for evaluation in evaluations:
-            checks.check_label_kind(evaluation, data.multi_label)
-        if data.test == 0 and data.test_source is None:
-            raise ConfigError(
-                "`data.test` is 0: evaluations are measured on held-out test images; give a "
-                "count (e.g. 10000), a fraction (e.g. 0.2) or data.test_source."
-            )
-    # A profile may remove an evaluation a bar figure names (it is then left out of it).
-    declared = [str(name) for name in checks.check_mapping(document.get("evaluations"), "")]
-    figures = _figures(document.get("figures"), declared)
-    return Experiment(
-        name=document["name"],
-        title=str(document.get("title") or ""),
-        reference=str(document.get("reference") or ""),
-        profile=str(document.get("profile", "custom")),
-        seed=seed,
-        data=data,
-        variants=variants,
-        evaluations=evaluations,
-        figures=figures,
-        distribution=distribution,
-        document=copy.deepcopy(dict(document)),
-    )
-
-
-def _variants(document: Mapping) -> tuple[Variant, ...]:
-    encoder = checks.check_keys(document.get("encoder"), _keys(EncoderSpec), "encoder")
-    pretrain = document.get("pretrain")
-    if pretrain is not None:
-        pretrain = checks.check_keys(pretrain, _keys(PretrainSpec), "pretrain")
-    content = checks.check_mapping(document.get("variants"), "variants") or {"main": {}}
-    variants = []
-    for name, changes in content.items():
-        if changes is None:  # removed by a profile
-            continue
-        where = f"variants.{name}"
-        changes = checks.check_keys(changes, ["encoder", "pretrain"], where)
-        checks.check_keys(changes.get("encoder"), _keys(EncoderSpec), f"{where}.encoder")
-        if changes.get("pretrain") is not None:
-            checks.check_keys(changes["pretrain"], _keys(PretrainSpec), f"{where}.pretrain")
-        spec = deep_merge({"encoder": encoder, "pretrain": pretrain}, changes)
-        variant_pretrain = None if spec["pretrain"] is None else PretrainSpec(**spec["pretrain"])
-        variants.append(Variant(str(name), EncoderSpec(**spec["encoder"]), variant_pretrain))
     if not variants:
         raise ConfigError("`variants` removes every variant: keep at least one.")
-    return tuple(variants)
-
-
-def _figures(content, evaluation_names: Sequence[str]) -> dict:
-    """`{kind: file name}`; `accuracy_bars` maps file names to the evaluations compared."""
-    figures = checks.check_mapping(content, "figures")
-    for kind, value in figures.items():
-        if kind not in FIGURE_KINDS:
+    for variant in variants:
+        spec = variant.pretrain
+        if (
+            spec
+            and (spec.patience, spec.reduce_lr_patience) != (None, None)
+            and not checked.data.val
+        ):
             raise ConfigError(
-                f"Unknown figure kind {kind!r} in `figures`; expected: {', '.join(FIGURE_KINDS)}."
+                f"`variants.{variant.name}.pretrain.patience` / `reduce_lr_patience` watch the "
+                "validation images, but `data.val` is 0; give data.val or set them to null."
             )
-        if kind != "accuracy_bars":
-            checks.check_str(value, f"figures.{kind}")
-            continue
-        groups = {}
-        for name, evaluations in checks.check_mapping(value, "figures.accuracy_bars").items():
-            key = f"figures.accuracy_bars.{name}"
-            groups[str(name)] = list(_names(evaluations, key, "evaluation"))
-            unknown = [e for e in groups[str(name)] if e not in evaluation_names]
-            if unknown:
-                raise ConfigError(
-                    f"`{key}` names evaluations {unknown} that the experiment lacks; its "
-                    f"evaluations: {', '.join(evaluation_names)}."
-                )
-        figures[kind] = groups
-    return figures
-
-
-def _check_variant_names(evaluations, declared: Mapping) -> None:
-    """Evaluations name variants of the file; a profile may have removed some."""
-    for evaluation in evaluations:
-        named = {"variants": evaluation.variants or ()}
-        if evaluation.references_variants:
-            named["reference"] = tuple(evaluation.reference)
-        if evaluation.reference_metrics:
-            named["reference_metrics"] = tuple(evaluation.reference_metrics)
-        for key, names in named.items():
-            unknown = [name for name in names if name not in declared]
-            if unknown:
-                raise ConfigError(
-                    f"`evaluations.{evaluation.name}.{key}` names variants {unknown} that the "
-                    f"experiment lacks; its variants: {', '.join(map(str, declared))}."
-                )
-
-
-def _evaluations(content) -> tuple[Evaluation, ...]:
-    content = checks.check_mapping(content, "evaluations")
-    evaluations = []
-    for name, spec in content.items():
-        if spec is None:  # removed by a profile
-            continue
-        keys = [k for k in _keys(Evaluation) if k != "name"]
-        evaluations.append(
-            Evaluation(name=str(name), **checks.check_keys(spec, keys, f"evaluations.{name}"))
-        )
-    return tuple(evaluations)
-
-
-# -- YAML ------------------------------------------------------------------------------------
-
-
-class _Dumper(yaml.SafeDumper):
-    """Block-style sections, lists on one line: `fractions: [0.01, 0.05, ...]`."""
-
-
-_Dumper.add_representer(
-    list, lambda dumper, value: dumper.represent_sequence("tag:yaml.org,2002:seq", value, True)
-)
-_Dumper.add_representer(
-    tuple, lambda dumper, value: dumper.represent_sequence("tag:yaml.org,2002:seq", value, True)
-)
-
-
-def dump_yaml(content: Mapping) -> str:
-    """Nested dicts as YAML text, keys in their order, lists on one line."""
-    return yaml.dump(
-        dict(content), Dumper=_Dumper, sort_keys=False, default_flow_style=False,
-        allow_unicode=True, width=100,
+    given = checked.figures.model_dump(mode="json", exclude_defaults=True)
+    figures = {kind: given[kind] for kind in document.get("figures") or {} if kind in given}
+    return Experiment(
+        name=checked.name, title=checked.title, reference=checked.reference,
+        profile=checked.profile, seed=checked.seed, data=checked.data, variants=variants,
+        evaluations=checked.active_evaluations, figures=figures,
+        distribution=checked.distribution, document=copy.deepcopy(dict(document)),
     )  # fmt: skip
+
+
+def _variant(document: Mapping, name: str, changes: VariantChanges) -> Variant:
+    """A variant's specs: its changes merged into the file's `encoder` and `pretrain`."""
+    encoder = _merged(EncoderSpec, document, name, "encoder", changes.encoder)
+    pretrain = None
+    if document.get("pretrain") is not None and changes.pretrain is not None:
+        pretrain = _merged(PretrainSpec, document, name, "pretrain", changes.pretrain)
+    return Variant(name, encoder, pretrain)
+
+
+def _merged(model, document: Mapping, variant: str, section: str, changes: Mapping):
+    """`model` of a variant's section; an error names the key where the value is written."""
+    try:
+        return model.model_validate(deep_merge(document.get(section) or {}, changes))
+    except pydantic.ValidationError as error:
+        loc = error.errors()[0]["loc"]
+        changed = loc[0] in changes if loc else bool(changes)
+        where = f"variants.{variant}.{section}" if changed else section
+        raise ConfigError(error_message(error, model, where)) from None

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from keras_ssl.experiments.schema import Experiment, dump_yaml
+from keras_ssl.config import dump_yaml
+from keras_ssl.experiments.schema import Experiment
 
 SPLIT_FILE = "split.json"
 _PRETRAIN_FILES = ("encoder.keras", "log.csv", "checkpoint-epochNNNN.weights.h5")

@@ -22,8 +22,12 @@ from keras_ssl.pretext.registry import (
 from keras_ssl.pretext.rotation import RotationPrediction
 from keras_ssl.pretext.simclr import SimCLR
 from keras_ssl.pretext.simsiam import SimSiam
+from keras_ssl.pretext.training import PretrainConfig, build_optimizer, pretrain
 
 __all__ = [
+    "PretrainConfig",
+    "build_optimizer",
+    "pretrain",
     "BYOL",
     "DINO",
     "MoCo",

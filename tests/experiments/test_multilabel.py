@@ -146,7 +146,7 @@ def test_a_multi_label_recipe_on_class_labels_fails_naming_the_fix():
 @pytest.mark.parametrize(
     "reference, message",
     [
-        ({"a": {"test.macro_acc": 0.5}}, r"`evaluations.e.reference_metrics.a` has 'test.macro_acc'; expected"),
+        ({"a": {"test.macro_acc": 0.5}}, r"Unknown key 'test.macro_acc' in `evaluations.e.reference_metrics.a`; expected one of: validation.macro_accuracy"),
         ({"a": {"test.macro_auc": "high"}}, r"`evaluations.e.reference_metrics.a.test.macro_auc` must be a number"),
         ({"zz": {"test.macro_auc": 0.9}}, r"`evaluations.e.reference_metrics` names variants \['zz'\]"),
     ],

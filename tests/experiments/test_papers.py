@@ -11,9 +11,9 @@ import pytest
 
 from keras_ssl import experiments
 from keras_ssl.experiments import ConfigError
-from keras_ssl.experiments.pretraining import build_optimizer
 from keras_ssl.experiments.schema import PretrainSpec, resolve
 from keras_ssl.experiments.stages import plan
+from keras_ssl.pretext.training import build_optimizer
 
 
 def _read_csv(path):
@@ -214,7 +214,7 @@ def test_references_per_variant_and_evaluations_of_some_variants():
         ({"kind": "finetune", "reference": {"c": {1.0: 50}}}, r"`evaluations.e.reference` names variants \['c'\]"),
         ({"kind": "finetune", "variants": ["a", "z"]}, r"`evaluations.e.variants` names variants \['z'\]"),
         ({"kind": "finetune", "variants": "a"}, r"`evaluations.e.variants` must be a list"),
-        ({"kind": "finetune", "reference": {"a": {"x": 1}}}, r"`evaluations.e.reference.a` must map"),
+        ({"kind": "finetune", "reference": {"a": {"x": 1}}}, r"`evaluations.e.reference.a` has the key 'x': input should be a valid number"),
     ],
 )  # fmt: skip
 def test_evaluations_naming_unknown_variants_fail(evaluation, message):
@@ -302,7 +302,7 @@ def test_a_warm_up_rises_linearly_then_the_schedule_follows_and_clipnorm_is_set(
         actual = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
         assert actual == pytest.approx(expected, rel=1e-5, abs=1e-9), step
     assert optimizer.clipnorm == 3.0
-    with pytest.raises(ConfigError, match=r"`pretrain.warmup_epochs` 5 leaves none of the 5"):
+    with pytest.raises(ConfigError, match=r"`warmup_epochs` 5 leaves none of the 5"):
         PretrainSpec(epochs=5, warmup_epochs=5)
 
 
