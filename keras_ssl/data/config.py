@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
+import numpy as np
 from pydantic import Field, Strict, model_validator
 
-from keras_ssl.config import Config, Name, SplitSize
+from keras_ssl.config import Config, ConfigError, Name, SplitSize
 
 
 class DataConfig(Config):
@@ -57,6 +58,34 @@ class DataConfig(Config):
         from keras_ssl.data import is_multi_label_dataset
 
         return self.attributes is not None or is_multi_label_dataset(self.source)
+
+    def split_indices(self, labels, seed: int) -> dict:
+        """Indices (into `labels`) of the images used, split into train / val / test.
+
+        First a seeded, class-balanced subset of `max_images` (if set), then
+        `keras_ssl.data.train_val_test_split` of it with `test` and `val`; random
+        rather than class-balanced for multi-hot labels (`strata`).
+
+        Returns:
+            `{"train", "val", "test"}` sorted int64 indices into `labels`.
+
+        Raises:
+            ConfigError: if the sizes do not fit the data.
+        """
+        from keras_ssl.data.sources import strata
+        from keras_ssl.data.splits import label_fraction, train_val_test_split
+
+        labels = strata(labels)
+        used = np.arange(len(labels))
+        if self.max_images is not None and self.max_images < len(labels):
+            used = label_fraction(labels, self.max_images / len(labels), seed=seed)
+        try:
+            split = train_val_test_split(labels[used], val=self.val, test=self.test, seed=seed)
+        except ValueError as error:
+            raise ConfigError(
+                f"`data.test` / `data.val` do not fit the {len(used)} images used: {error}"
+            ) from None
+        return {name: used[indices] for name, indices in split.items()}
 
     @model_validator(mode="after")
     def _sources_agree(self):

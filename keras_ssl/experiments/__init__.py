@@ -11,6 +11,7 @@
 # Names load on first use (keras_ssl._lazy): the `keras-ssl` command starts without Keras.
 from keras_ssl._lazy import attach
 from keras_ssl.config import ConfigError, DataSourceError
+from keras_ssl.run_folder import RunFolder, RunFolderError
 
 __getattr__, __dir__, __all__ = attach(
     __name__,
@@ -19,10 +20,9 @@ __getattr__, __dir__, __all__ = attach(
         "catalog": ["available", "load", "profiles", "read"],
         "commands": ["evaluate_model", "export_encoder"],
         "stages": ["Stage", "describe", "plan"],
-        "run_folder": ["RunFolder", "RunFolderError"],
         "runner": ["RunResult", "check", "run"],
         "schema": ["Experiment", "ExperimentFile", "resolve"],
     },
 )
-__all__ += ["ConfigError", "DataSourceError"]
+__all__ += ["ConfigError", "DataSourceError", "RunFolder", "RunFolderError"]
 del attach

@@ -15,35 +15,7 @@ from keras_ssl.data.sources import (
     strata,
     subsample,
 )
-from keras_ssl.experiments.schema import DataSpec, Experiment, check_label_kind
-
-
-def experiment_split(labels: np.ndarray, config: DataSpec, seed: int) -> dict[str, np.ndarray]:
-    """Indices (into `labels`) of the images used, split into train / val / test.
-
-    First a seeded, class-balanced subset of `config.max_images` (if set), then
-    `keras_ssl.data.train_val_test_split` of it with `config.test` and `config.val`;
-    random rather than class-balanced for multi-hot labels (`strata`).
-
-    Returns:
-        `{"train", "val", "test"}` sorted int64 indices into `labels`.
-
-    Raises:
-        ConfigError: if the sizes do not fit the data.
-    """
-    from keras_ssl.data import label_fraction, train_val_test_split
-
-    labels = strata(labels)
-    used = np.arange(len(labels))
-    if config.max_images is not None and config.max_images < len(labels):
-        used = label_fraction(labels, config.max_images / len(labels), seed=seed)
-    try:
-        split = train_val_test_split(labels[used], val=config.val, test=config.test, seed=seed)
-    except ValueError as error:
-        raise ConfigError(
-            f"`data.test` / `data.val` do not fit the {len(used)} images used: {error}"
-        ) from None
-    return {name: used[indices] for name, indices in split.items()}
+from keras_ssl.experiments.schema import Experiment, check_label_kind
 
 
 @dataclasses.dataclass
@@ -232,7 +204,7 @@ def prepare(experiment: Experiment, split_file: Path | None = None) -> Experimen
         empty = np.zeros(0, dtype=np.int64)
         split = {"train": np.arange(len(imageset)), "val": empty, "test": empty}
     else:  # class-balanced over the class folders, also when they become attributes
-        split = experiment_split(imageset.labels, data, experiment.seed)
+        split = data.split_indices(imageset.labels, experiment.seed)
     if labeled and data.attributes is not None:
         imageset = attributes_from_classes(imageset, data.attributes)
         if test_set is not None:

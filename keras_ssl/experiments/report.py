@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from keras_ssl import plots, pretext
-from keras_ssl.experiments.run_folder import atomic_write, write_csv, write_text
+from keras_ssl._files import atomic_write, write_csv, write_text
 from keras_ssl.experiments.schema import MULTILABEL_METRICS, Experiment
 
 

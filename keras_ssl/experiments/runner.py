@@ -37,9 +37,9 @@ from keras_ssl._files import read_json, write_json
 from keras_ssl.config import ConfigError
 from keras_ssl.data.sources import check_source
 from keras_ssl.experiments import evaluations, inputs, pretraining, report
-from keras_ssl.experiments.run_folder import RunFolder
 from keras_ssl.experiments.schema import Experiment
 from keras_ssl.experiments.stages import SPLIT_FILE, Stage, plan
+from keras_ssl.run_folder import RunFolder
 
 METRICS_FILE = "metrics.json"
 
@@ -92,8 +92,14 @@ def _check(experiment: Experiment, output, force: bool, stop_after, load_weights
             check_source(variant.pretrain.source, "pretrain.source")
     for evaluation in experiment.evaluations:  # every metric is logged from 4 classes on
         inputs.check_monitor(evaluation, num_classes=4)
-    resumed = RunFolder(output).check(experiment.get_config(), force)
-    models = {v.name: _build_variant(experiment, v, load_weights) for v in experiment.variants}
+    folder = RunFolder(output)
+    resumed = folder.check(experiment.get_config(), force)
+    models = {
+        variant.name: _build_variant(experiment, variant, load_weights)
+        for variant in experiment.variants
+        # A finished pretraining was built and checked when it ran.
+        if not (resumed and (folder / f"pretrain/{variant.name}/{pretraining.ENCODER_FILE}").is_file())
+    }
     return resumed, models
 
 
@@ -238,7 +244,7 @@ class _Runner:
             verbose=self.verbose,
             callbacks=self.callbacks,
             log=self.log,
-            model=self.models.pop(stage.variant),
+            model=self.models.pop(stage.variant, None),
         )
 
     def _encoder(self, name: str):
@@ -257,8 +263,7 @@ class _Runner:
         import keras
 
         keras.utils.set_random_seed(self.experiment.seed)
-        weights = None if evaluation.init == "random" else variant.encoder.weights
-        return pretraining.build_encoder(variant.encoder, weights)
+        return variant.encoder.build(None if evaluation.init == "random" else "config")
 
     def _evaluate(self, stage: Stage, folder: Path) -> None:
         experiment = self.experiment

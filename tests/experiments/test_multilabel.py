@@ -11,7 +11,7 @@ from sklearn import metrics as sk_metrics
 
 from keras_ssl import data, experiments
 from keras_ssl.experiments import ConfigError
-from keras_ssl.experiments.inputs import ExperimentData, attributes_from_classes, experiment_split
+from keras_ssl.experiments.inputs import ExperimentData, attributes_from_classes
 from keras_ssl.experiments.report import multilabel_table
 from keras_ssl.experiments.schema import DataSpec, resolve
 from keras_ssl.experiments.stages import plan
@@ -79,10 +79,10 @@ def test_attributes_from_classes_against_a_direct_computation():
 
 def test_multi_hot_labels_split_at_random_and_fractions_are_random_draws():
     labels = np.random.default_rng(1).integers(0, 2, (300, 5))
-    split = experiment_split(labels, DataSpec(test=60, val=40), seed=3)
+    split = DataSpec(test=60, val=40).split_indices(labels, seed=3)
     assert [len(split[k]) for k in ("train", "val", "test")] == [200, 40, 60]
     assert len(np.unique(np.concatenate(list(split.values())))) == 300
-    again = experiment_split(labels, DataSpec(test=60, val=40), seed=4)
+    again = DataSpec(test=60, val=40).split_indices(labels, seed=4)
     assert not np.array_equal(split["test"], again["test"])  # seeded, not the first rows
 
 
@@ -104,7 +104,7 @@ def _multi_hot_data(experiment):
     imageset = data.ImageSet(
         images=np.zeros((100, 8, 8, 3), "uint8"), labels=labels, class_names=["x", "y", "z"]
     )
-    split = experiment_split(labels, experiment.data, seed=0)
+    split = experiment.data.split_indices(labels, seed=0)
     return ExperimentData(imageset, split, experiment)
 
 
@@ -136,7 +136,7 @@ def test_a_multi_label_recipe_on_class_labels_fails_naming_the_fix():
     labels = np.arange(100) % 4
     imageset = data.ImageSet(images=np.zeros((100, 8, 8, 3), "uint8"), labels=labels,
                              class_names=list("abcd"))  # fmt: skip
-    prepared = ExperimentData(imageset, experiment_split(labels, experiment.data, 0), experiment)
+    prepared = ExperimentData(imageset, experiment.data.split_indices(labels, 0), experiment)
     with pytest.raises(
         ConfigError, match=r"the data have one class per image; set multi_label: false"
     ):

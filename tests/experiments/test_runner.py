@@ -283,7 +283,7 @@ def test_a_killed_run_resumes_without_redoing_finished_work(
     assert not list((folder / "finetune/random/100pct").iterdir())
 
     # 4. Finished stages are skipped: no pretraining, one fine-tuning, their files untouched.
-    monkeypatch.setattr(pretraining_module, "build_pretext_model", _raise(AssertionError))
+    monkeypatch.setattr(pretraining_module, "build_variant_model", _raise(AssertionError))
     calls = []
 
     def counted(encoder, train_data, *args, **kwargs):

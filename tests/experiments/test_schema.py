@@ -5,9 +5,8 @@ import pytest
 import yaml
 
 from keras_ssl import experiments
-from keras_ssl.experiments import ConfigError
-from keras_ssl.experiments.inputs import experiment_split
 from keras_ssl.config import differences, dump_yaml
+from keras_ssl.experiments import ConfigError
 from keras_ssl.experiments.schema import assign, deep_merge, resolve
 
 
@@ -43,7 +42,7 @@ def test_umea_paper_profile_holds_the_reports_settings():
     assert finetune.reference[0.01] == 66.76 and baseline.reference == {1.0: 91.19}
     assert baseline.kind == "baseline" and baseline.resolved_recipe().reinitialize
     labels = np.repeat(np.arange(10), 5000)  # CIFAR-10's 50,000 training images
-    split = experiment_split(labels, umea.data, umea.seed)
+    split = umea.data.split_indices(labels, umea.seed)
     assert [len(split[k]) for k in ("train", "val", "test")] == [35_000, 5_000, 10_000]
     assert np.bincount(labels[split["test"]]).tolist() == [1000] * 10
 
@@ -146,7 +145,10 @@ def test_a_users_own_file_runs_like_a_shipped_one(tmp_path):
             r"every fraction must be a number in \(0, 1\]; got 1.5",
         ),
         ("evaluations.finetune.fractions=[10, 50]", r"got 10 \(percentages\? 10 % is 0.1\)"),
-        ("evaluations.finetune.fractions=[0.1, 0.1]", r"`evaluations.finetune.fractions` has duplicate fractions: \[0.1\]"),
+        (
+            "evaluations.finetune.fractions=[0.1, 0.1]",
+            r"`evaluations.finetune.fractions` has duplicate fractions: \[0.1\]",
+        ),
         (
             "evaluations.finetune.kind=probe",
             r"Unknown kind 'probe' \(`evaluations.finetune.kind`\); expected one of: baseline, finetune, knn, linear_probe",
@@ -187,7 +189,10 @@ def test_a_users_own_file_runs_like_a_shipped_one(tmp_path):
         ),
         ("seed=-1", r"`seed` must be an integer >= 0"),
         ("colour=red", r"Unknown key 'colour' in 'colour=red'; top-level keys: name, title"),
-        ("figures.heatmap=h", r"Unknown key\(s\) 'heatmap' in `figures`; known keys: views, pretext_curves"),
+        (
+            "figures.heatmap=h",
+            r"Unknown key\(s\) 'heatmap' in `figures`; known keys: views, pretext_curves",
+        ),
     ],
 )
 def test_bad_values_fail_naming_the_key_and_what_is_allowed(assignment, message):

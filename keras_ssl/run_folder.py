@@ -19,7 +19,7 @@ from pathlib import Path
 
 import yaml
 
-from keras_ssl._files import atomic_write, read_json, write_csv, write_json, write_text  # noqa: F401 (report.py)
+from keras_ssl._files import read_json, write_json, write_text
 from keras_ssl.config import ConfigError, differences, dump_yaml
 
 CONFIG_FILE = "config.yaml"

@@ -5,8 +5,8 @@ import json
 import pytest
 
 from keras_ssl import experiments
-from keras_ssl.experiments import RunFolder, RunFolderError
 from keras_ssl._files import atomic_write, write_csv, write_json
+from keras_ssl.experiments import RunFolder, RunFolderError
 
 
 def test_atomic_write_leaves_the_old_file_when_the_writer_fails(tmp_path):
