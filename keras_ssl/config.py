@@ -26,6 +26,7 @@ Training(schedule="step")
 from __future__ import annotations
 
 import copy
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
@@ -255,6 +256,40 @@ def _bounds(field: dict) -> str:
     if high:
         return f" {'<=' if high[0] == ']' else '<'} {high[1]}"
     return ""
+
+
+@functools.cache
+def _adapter(kind) -> pydantic.TypeAdapter:
+    return pydantic.TypeAdapter(kind)
+
+
+def check(value, kind, name: str):
+    """`value` validated as the type `kind` (e.g. `PositiveInt`), else a one-line error.
+
+    For arguments of layers and functions, worded as the settings' errors are.
+
+    Args:
+        value: the argument.
+        kind: a type, with constraints (`PositiveInt`, `Count`, `PositiveFloat`, ...).
+        name: the argument's name, for the message.
+
+    Returns:
+        The validated value (e.g. a list as the tuple `kind` asks for).
+
+    Raises:
+        ConfigError: (a `ValueError`) naming the argument, what it must be and its value.
+
+    Example:
+
+    >>> check(0, PositiveInt, "queue_size")
+    ConfigError: `queue_size` must be an integer >= 1; got 0.
+    """
+    adapter = _adapter(kind)
+    try:
+        return adapter.validate_python(value)
+    except pydantic.ValidationError:
+        expected = expectation(adapter.json_schema())
+        raise ConfigError(f"`{name}` must be {expected}; got {value!r}.") from None
 
 
 def check_choice(value, choices: Sequence[str], field: str | None = None):

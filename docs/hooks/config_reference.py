@@ -33,8 +33,9 @@ from pydantic.fields import FieldInfo
 # arguments of the library calls).
 MODELS = [
     "keras_ssl.experiments.schema:ExperimentFile",
+    "keras_ssl.encoders:EncoderConfig",
+    "keras_ssl.experiments.schema:PretrainSpec",
     "keras_ssl.finetune:FinetuneConfig",
-    "keras_ssl.pretext:PretrainConfig",
 ]
 PAGE = "reference/config.md"
 TITLE = "YAML reference"

@@ -24,13 +24,7 @@ ENCODER_FILE = "encoder.keras"
 
 def build_views(variant: Variant, seed: int):
     """The variant's augmentation layer, or None for the method's own views (`augment: null`)."""
-    from keras_ssl import augment
-
-    spec = variant.pretrain
-    if spec.augment is None:
-        return None
-    size = variant.encoder.image_size
-    return augment.get(spec.augment, image_size=size, seed=seed, **spec.augment_args)
+    return variant.pretrain.build_views(variant.encoder.image_size, seed)
 
 
 def _keyed(build, message: str):
@@ -58,7 +52,6 @@ def build_variant_model(
     Raises:
         ConfigError: naming the setting the encoder, the views or the method refuse.
     """
-    from keras_ssl import pretext
     from keras_ssl.pretext.replicas import synchronize_batch_norm
 
     spec, method = variant.encoder, variant.pretrain
@@ -68,10 +61,11 @@ def build_variant_model(
     if method is None:
         return encoder
     views = _keyed(
-        lambda: build_views(variant, seed), f"`pretrain.augment_args` for {method.augment!r}"
+        lambda: build_views(variant, seed),
+        f"`pretrain.augment_args` for {method.augment!r}",
     )
     model = _keyed(
-        lambda: pretext.get(method.method, encoder, augment=views, **method.method_args),
+        lambda: method.build(encoder, views),
         f"`pretrain.method_args` {method.method_args} of {method.method!r} (variant "
         f"{variant.name!r})",
     )

@@ -1,26 +1,14 @@
-"""One runner for every experiment: split, pretrain each variant, evaluate, report.
+"""One runner for every experiment: split the data, pretrain each variant, evaluate, report.
 
-The stages (see `keras_ssl.experiments.stages`) run in one run folder:
-
-1. `data`: load the images, carve the class-balanced, seeded held-out test set and
-   the validation set, write `split.json`;
-2. per variant: `pretrain/<variant>` (checkpointed every epoch), then every
-   evaluation at every label fraction: `<evaluation>/<variant>/<N>pct`;
-3. `report`: `results.csv`, `results.md` and the figures, from the stages' files.
-
-A run started again with the same config continues where it stopped: finished
-stages are skipped, pretraining and fine-tuning resume after their last finished
-epoch. A folder holding another config is refused.
+The stages (`keras_ssl.experiments.stages`) run in one run folder; started again with
+the same config, a run skips its finished stages and resumes the others after their
+last finished epoch (docs: the experiments guide).
 
 Example:
 
 ```python
-from keras_ssl import experiments
-
-experiment = experiments.load("umea", profile="smoke",
-                              assignments=["data.source=path/to/cifar10-train.zip"])
-result = experiments.run(experiment, "runs/umea-smoke")
-print(result.folder / "results.md")
+experiment = experiments.load("umea", "smoke", ["data.source=cifar10-train.zip"])
+print(experiments.run(experiment, "runs/umea-smoke").folder / "results.md")
 ```
 """
 
@@ -98,7 +86,9 @@ def _check(experiment: Experiment, output, force: bool, stop_after, load_weights
         variant.name: _build_variant(experiment, variant, load_weights)
         for variant in experiment.variants
         # A finished pretraining was built and checked when it ran.
-        if not (resumed and (folder / f"pretrain/{variant.name}/{pretraining.ENCODER_FILE}").is_file())
+        if not (
+            resumed and (folder / f"pretrain/{variant.name}/{pretraining.ENCODER_FILE}").is_file()
+        )
     }
     return resumed, models
 

@@ -1,19 +1,8 @@
-"""The experiment schema: what an experiment YAML file holds, as typed models.
+"""The experiment schema: an experiment YAML file as typed models (`ExperimentFile`).
 
-`ExperimentFile` is the document (its reference page is generated from it); a
-profile and `key=value` assignments are merged in first (`resolve`), then the
-document is validated in one go, and the `Experiment` handed to the runner holds
-every variant with its defaults filled in. A bad key or value raises `ConfigError`
-naming the dotted key and what is allowed.
-
-Example:
-
-```python
-from keras_ssl import experiments
-
-experiment = experiments.load("umea", profile="smoke", assignments=["seed=1"])
-experiment.variants[0].pretrain.epochs   # 2
-```
+`resolve` merges a profile and `key=value` changes into the document, validates it
+and returns the `Experiment` the runner takes, every variant's settings filled in;
+a bad key or value raises `ConfigError` naming the dotted key and what is allowed.
 """
 
 from __future__ import annotations
@@ -40,6 +29,7 @@ from keras_ssl.config import (
 from keras_ssl.data.config import DataConfig as DataSpec
 from keras_ssl.distribution import DistributionConfig as DistributionSpec
 from keras_ssl.encoders.config import EncoderConfig as EncoderSpec
+from keras_ssl.pretext.config import MethodConfig
 from keras_ssl.pretext.training import PretrainConfig
 
 MULTILABEL_METRICS = (
@@ -48,66 +38,25 @@ MULTILABEL_METRICS = (
 _SPLIT_METRICS = tuple(f"{s}.{m}" for s in ("validation", "test") for m in MULTILABEL_METRICS)
 
 
-class PretrainSpec(PretrainConfig):
-    """Self-supervised pretraining of a variant's encoder: a method and its training.
+class PretrainSpec(PretrainConfig, MethodConfig):
+    """Self-supervised pretraining of a variant's encoder: its method, training and images.
+
+    The method keys (method, method_args, augment, augment_args) are those of
+    `keras_ssl.pretext.MethodConfig`; the training keys (epochs, batch size,
+    optimizer, schedule, ...) those of `keras_ssl.pretext.PretrainConfig`.
 
     Args:
-        method: a method of `keras_ssl.pretext.available()`.
-        method_args: its constructor arguments (e.g. `temperature` for SimCLR).
-        augment: the augmentation preset (`keras_ssl.augment.available()`), or null
-            for the method's own default views (BYOL's two asymmetric views, DINO's
-            multi-crop, SimCLR's views, ...).
-        augment_args: more arguments of the preset (e.g. `crop_scale`).
         source: pretrain on the images of this source (a catalogue name such as
             "gaussian_noise" or "stl10", or a folder / `.zip`) instead of the
             experiment's training images; labels, if any, are ignored. None: the
             training images. Validation (for `patience`) stays the experiment's.
         split: the split or subfolder of `source`.
         max_images: a seeded subset of about this many images of `source`.
-
-    The training fields (epochs, batch_size, optimizer, learning rate, schedule,
-    warm-up, clipping, weight decay, accumulation, patience) are those of
-    `keras_ssl.pretext.PretrainConfig`.
     """
 
-    method: Name = "simclr"
-    method_args: Arguments = {}
-    augment: Name | None = None
-    augment_args: Arguments = {}
     source: Name | None = None
     split: Name | None = None
     max_images: Annotated[int, Strict(), Field(ge=2)] | None = None
-
-    @field_validator("method")
-    @classmethod
-    def _registered(cls, method):
-        from keras_ssl import pretext
-
-        return check_choice(method, pretext.available())
-
-    @field_validator("method_args")
-    @classmethod
-    def _arguments(cls, args, info):
-        from keras_ssl import pretext
-
-        method = info.data.get("method")
-        accepted = pretext.method_arguments(method) if method else list(args)
-        unknown = sorted(set(args) - set(accepted))
-        if unknown:
-            raise ValueError(
-                f"`{{key}}` {unknown} are not arguments of {method!r}; it takes: "
-                f"{', '.join(accepted) or 'none'}."
-            )
-        return args
-
-    @field_validator("augment")
-    @classmethod
-    def _preset(cls, augment_preset):
-        from keras_ssl import augment
-
-        if augment_preset is not None:
-            check_choice(augment_preset, list(augment.available()))
-        return augment_preset
 
     @model_validator(mode="after")
     def _source(self):
@@ -469,7 +418,6 @@ class Experiment:
 
 # A changed builder, method or preset takes none of the old one's arguments.
 _ARGUMENTS_OF = {"name": "args", "method": "method_args", "augment": "augment_args"}
-_TOP_LEVEL = tuple(ExperimentFile.model_fields)
 
 
 def deep_merge(base: Mapping, changes: Mapping) -> dict:
@@ -484,18 +432,11 @@ def deep_merge(base: Mapping, changes: Mapping) -> dict:
     return config.deep_merge(base, changes, _ARGUMENTS_OF)
 
 
-def set_value(document: dict, key: str, value) -> None:
-    """`keras_ssl.config.set_value` on an experiment document (its top-level keys checked)."""
-    known = [k for k in _TOP_LEVEL if k not in ("profiles", "profile", "default_profile")]
-    if key.split(".")[0] not in known:
-        raise ConfigError(
-            f"Unknown key {key.split('.')[0]!r} in {key!r}; top-level keys: {', '.join(known)}."
-        )
-    config.set_value(document, key, value, _ARGUMENTS_OF)
+def assign(document: Mapping, assignments: Sequence[str] = (), values: Mapping = {}) -> dict:
+    """A copy of `document` with `key=value` texts (values as YAML), then `values`, set.
 
-
-def assign(document: Mapping, assignments: Sequence[str]) -> dict:
-    """Applies `dotted.key=value` assignments (values parsed as YAML) to a document.
+    As in `deep_merge`, setting another `method` (encoder `name`, `augment`) clears its
+    arguments: set new ones after it.
 
     Example:
 
@@ -503,12 +444,9 @@ def assign(document: Mapping, assignments: Sequence[str]) -> dict:
     {'pretrain': {'epochs': 5}}
     """
     document = copy.deepcopy(dict(document))
-    for assignment in assignments:
-        key, value = config.parse_assignment(assignment)
-        try:
-            set_value(document, key, value)
-        except ConfigError as error:
-            raise ConfigError(str(error).replace(f"in {key!r}", f"in {assignment!r}")) from None
+    changes = [config.parse_assignment(text) for text in assignments] + list(values.items())
+    for key, value in changes:
+        config.set_value(document, key, value, _ARGUMENTS_OF)
     return document
 
 
@@ -525,8 +463,8 @@ def resolve(
         profile: a key of `document["profiles"]`; None: its `default_profile`, or
             none.
         assignments: `key=value` texts applied after the profile (see `assign`).
-        values: `{dotted key: value}` applied last (see `set_value`), e.g. the
-            `keras-ssl` command's options.
+        values: `{dotted key: value}` applied last, e.g. the `keras-ssl` command's
+            options.
 
     Returns:
         The validated `Experiment`.
@@ -547,9 +485,7 @@ def resolve(
             known = ", ".join(profiles) or "none (the file defines no profiles)"
             raise ConfigError(f"Unknown profile {profile!r} (`profile`); expected one of: {known}.")
         document = deep_merge(document, profiles[profile] or {})
-    document = assign(document, assignments)
-    for key, value in (values or {}).items():
-        set_value(document, key, value)
+    document = assign(document, assignments, values or {})
     document["profile"] = profile or "custom"
     return build(document)
 

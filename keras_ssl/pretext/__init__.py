@@ -8,6 +8,7 @@ line here, which registers it and exports its class (`keras_ssl.pretext.SimSiam`
 
 from keras_ssl.pretext.base import PretextModel
 from keras_ssl.pretext.byol import BYOL
+from keras_ssl.pretext.config import MethodConfig
 from keras_ssl.pretext.dino import DINO
 from keras_ssl.pretext.moco import MoCo
 from keras_ssl.pretext.momentum import MomentumPretextModel, cosine_schedule
@@ -25,6 +26,7 @@ from keras_ssl.pretext.simsiam import SimSiam
 from keras_ssl.pretext.training import PretrainConfig, build_optimizer, pretrain
 
 __all__ = [
+    "MethodConfig",
     "PretrainConfig",
     "build_optimizer",
     "pretrain",

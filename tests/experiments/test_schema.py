@@ -137,7 +137,7 @@ def test_a_users_own_file_runs_like_a_shipped_one(tmp_path):
         ("pretrain.epochs=0", r"`pretrain.epochs` must be an integer >= 1; got 0"),
         (
             "pretrain.epoch=5",
-            r"Unknown key\(s\) 'epoch' in `pretrain`; known keys: epochs, batch_size, .*method, method_args",
+            r"Unknown key\(s\) 'epoch' in `pretrain`; known keys: method, method_args",
         ),
         ("pretrain.epochs=three", r"`pretrain.epochs` must be an integer >= 1; got 'three'"),
         (
@@ -188,7 +188,7 @@ def test_a_users_own_file_runs_like_a_shipped_one(tmp_path):
             r"Unknown select_on 'train' \(`data.select_on`\); expected one of: val, test",
         ),
         ("seed=-1", r"`seed` must be an integer >= 0"),
-        ("colour=red", r"Unknown key 'colour' in 'colour=red'; top-level keys: name, title"),
+        ("colour=red", r"Unknown key\(s\) 'colour' in `the experiment`; known keys: name, title"),
         (
             "figures.heatmap=h",
             r"Unknown key\(s\) 'heatmap' in `figures`; known keys: views, pretext_curves",
