@@ -17,6 +17,7 @@ from keras import ops
 from keras_ssl.augment import get as get_augment
 from keras_ssl.callbacks import StopOnNaN
 from keras_ssl.encoders import encoder_input_shape
+from keras_ssl.losses import l2_normalize
 from keras_ssl.pretext._batches import full_batches, is_array
 from keras_ssl.utils import check_image_batch
 
@@ -99,7 +100,7 @@ def representation_std(embeddings):
         A float32 scalar tensor.
     """
     z = ops.stop_gradient(ops.cast(embeddings, "float32"))
-    z = z / ops.maximum(ops.norm(z, axis=-1, keepdims=True), 1e-12)
+    z = l2_normalize(z, epsilon=1e-24)  # norms floored at 1e-12
     return ops.mean(ops.std(z, axis=0))
 
 
