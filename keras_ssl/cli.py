@@ -1,20 +1,4 @@
-"""The `keras-ssl` command: reproduce an experiment, pretrain, fine-tune, evaluate.
-
-```
-keras-ssl reproduce --list
-keras-ssl reproduce umea --profile cpu-small --data path/to/cifar10-train.zip
-keras-ssl reproduce my-experiment.yaml --set pretrain.epochs=3 --dry-run
-keras-ssl pretrain --data images.zip --encoder mobilenet_v2 --epochs 75 --output encoder.keras
-keras-ssl finetune --encoder encoder.keras --data labeled.zip --fractions 0.01,0.1 --output ft/
-keras-ssl evaluate --model ft/finetune/main/10pct/model.keras --data test.zip
-```
-
-Every command maps its options onto an experiment document (the same keys a YAML
-experiment file holds) and runs it with `keras_ssl.experiments.run`; every
-argument, path, data layout, fraction, profile and method is checked before
-anything trains, and a bad one ends the command with one line naming it and exit
-status 2. Long commands are resumable: run the same command again after a kill.
-"""
+"""The `keras-ssl` command: reproduce an experiment, pretrain, fine-tune, evaluate."""
 
 from __future__ import annotations
 
@@ -23,19 +7,15 @@ import json
 import shlex
 import sys
 from collections.abc import Sequence
-
-_FORMATTER = argparse.RawDescriptionHelpFormatter
-_DATA_HELP = (
-    "the images: a folder or .zip of <class>/<image> files, or a catalogue name "
-    "(cifar10: TFDS, needs internet the first time; cifar10_keras: keras.datasets)"
-)
+from contextlib import suppress
+from functools import partial
+from pathlib import Path
 
 
 def _fractions(text: str) -> list[float]:
     """`0.01,0.1,1` or `1%,10%` -> fractions (checked with the config)."""
     values = []
-    for part in text.split(","):
-        part = part.strip()
+    for part in map(str.strip, text.split(",")):
         try:
             values.append(float(part[:-1]) / 100 if part.endswith("%") else float(part))
         except ValueError:
@@ -45,18 +25,14 @@ def _fractions(text: str) -> list[float]:
     return values
 
 
-def _number(kind):
-    def parse(text: str):
-        try:
-            return kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a {kind.__name__}; got {text!r}") from None
-
-    return parse
+def _int_list(text: str) -> list[int]:
+    """`1,3,5` -> `[1, 3, 5]`."""
+    return [int(part) for part in text.split(",")]
 
 
-def _split_size(text: str) -> int | float:
-    value = _number(float)(text)
+def _count_or_fraction(text: str) -> int | float:
+    """A count of images (`50`) or a fraction of them (`0.1`)."""
+    value = float(text)
     return int(value) if value >= 1 and value.is_integer() else value
 
 
@@ -64,59 +40,31 @@ def _weights(text: str) -> str | None:
     return None if text.lower() in ("none", "null", "random") else text
 
 
-def _registry_help(command: str | None) -> dict[str, str]:
-    """Method and encoder help from the registries: built only for `keras-ssl pretrain`,
-    so that `keras-ssl --help` does not import Keras."""
-    if command != "pretrain":
-        return {"method": "a registered pretext method", "encoder": "a registered encoder"}
-    from keras_ssl import encoders, pretext
-
-    methods = "; ".join(f"{name}: {pretext.describe(name)}" for name in pretext.available())
-    return {"method": methods, "encoder": ", ".join(encoders.available())}
-
-
-def _int(text: str) -> int:
-    return _number(int)(text)
-
-
-def _float(text: str) -> float:
-    return _number(float)(text)
-
-
-def _ints(text: str) -> list[int]:
-    return [_int(k) for k in text.split(",")]
-
-
-def _freeze(text: str | None):
-    if text is None or text == "all":
-        return text
+def _freeze(text: str) -> int | float | str:
+    """A count or a fraction of the encoder's layers, else a name (`all`, a freeze point)."""
     for kind in (int, float):
-        try:
+        with suppress(ValueError):
             return kind(text)
-        except ValueError:
-            pass
     return text
 
 
-# Options as (flag, config key, keyword arguments of `add_argument`), one table per group.
-# An option with a key sets that key of the experiment document (errors name both);
-# its default is the document's, so none is repeated here.
+# Options as (flag, config key, `add_argument` kwargs), one table per group. An option with a key
+# sets that key of the experiment document (errors name both); its default is the document's.
 # fmt: off
 _DATA = [
-    ("--data", "data.source", {"metavar": "SOURCE", "help": _DATA_HELP}),
+    ("--data", "data.source", {"metavar": "SOURCE", "help": "the images: a folder or .zip of <class>/<image> files, or a catalogue name (cifar10: TFDS, needs internet the first time; cifar10_keras: keras.datasets)"}),
     ("--split", "data.split", {"metavar": "NAME", "help": "catalogue split or subfolder to load (default: train / the whole folder)"}),
-    ("--max-images", "data.max_images", {"type": _int, "metavar": "N", "help": "use a seeded, class-balanced subset of N images"}),
+    ("--max-images", "data.max_images", {"type": int, "metavar": "N", "help": "use a seeded, class-balanced subset of N images"}),
 ]
 _RUN = [
-    ("--set", None, {"dest": "assignments", "action": "append", "default": [], "metavar": "KEY=VALUE",
-                     "help": "change a setting of the experiment document, e.g. --set pretrain.method_args.temperature=0.2 (repeatable; values are YAML)"}),
+    ("--set", None, {"dest": "assignments", "action": "append", "default": [], "metavar": "KEY=VALUE", "help": "change a setting of the experiment document, e.g. --set pretrain.method_args.temperature=0.2 (repeatable; values are YAML)"}),
     ("--force", None, {"action": "store_true", "help": "delete a run of other settings in the output folder and start over"}),
     ("--dry-run", None, {"action": "store_true", "help": "print the plan and every resolved setting, check the inputs, train nothing"}),
-    ("--verbose", None, {"type": _int, "choices": (0, 1, 2), "help": "Keras progress: 0 silent, 1 progress bars, 2 one line per epoch (default: 1 on a terminal, else 2)"}),
+    ("--verbose", None, {"type": int, "choices": (0, 1, 2), "help": "Keras progress: 0 silent, 1 progress bars, 2 one line per epoch (default: 1 on a terminal, else 2)"}),
     ("--distribution", "distribution.strategy", {"metavar": "STRATEGY", "help": "none, mirrored (all local devices: tf.distribute or JAX DataParallel), multi_worker or tpu; batch sizes are global"}),
     ("--precision", "distribution.precision", {"metavar": "POLICY", "help": "float32, mixed_float16 or mixed_bfloat16"}),
 ]
-_SEED = [("--seed", "seed", {"type": _int, "help": "seed of splits, weights and data order"})]
+_SEED = [("--seed", "seed", {"type": int, "help": "seed of splits, weights and data order"})]
 _REPRODUCE = [
     ("experiment", None, {"nargs": "?", "help": "a shipped experiment's name (see --list) or an experiment .yaml file"}),
     ("--list", None, {"action": "store_true", "help": "list the shipped experiments and their profiles"}),
@@ -130,136 +78,96 @@ _PRETRAIN = [
     ("--method", "pretrain.method", {"metavar": "NAME", "help": "pretext method ({method})"}),
     ("--encoder", "encoder.name", {"metavar": "NAME", "help": "encoder ({encoder})"}),
     ("--weights", "encoder.weights", {"type": _weights, "metavar": "INIT", "help": "initial weights: imagenet, none or a weights file"}),
-    ("--image-size", "encoder.image_size", {"type": _int, "metavar": "PX", "help": "encoder input side; images are resized on the device"}),
+    ("--image-size", "encoder.image_size", {"type": int, "metavar": "PX", "help": "encoder input side; images are resized on the device"}),
     ("--augment", "pretrain.augment", {"metavar": "NAME", "help": "augmentation preset: simclr, umea, rotation, none (default: the method's own views)"}),
-    ("--epochs", "pretrain.epochs", {"type": _int, "metavar": "N", "help": "epochs"}),
-    ("--batch-size", "pretrain.batch_size", {"type": _int, "metavar": "N", "help": "images per step"}),
-    ("--learning-rate", "pretrain.learning_rate", {"type": _float, "metavar": "LR", "help": "learning rate of the optimizer (pretrain.optimizer)"}),
+    ("--epochs", "pretrain.epochs", {"type": int, "metavar": "N", "help": "epochs"}),
+    ("--batch-size", "pretrain.batch_size", {"type": int, "metavar": "N", "help": "images per step"}),
+    ("--learning-rate", "pretrain.learning_rate", {"type": float, "metavar": "LR", "help": "learning rate of the optimizer (pretrain.optimizer)"}),
 ]
 _RECIPE = "evaluations.finetune.recipe"
 _FINETUNE = [
     ("--encoder", "encoder.weights", {"required": True, "metavar": "FILE", "help": "the pretrained encoder (.keras), e.g. from keras-ssl pretrain"}),
     ("--fractions", "evaluations.finetune.fractions", {"type": _fractions, "metavar": "LIST", "help": "label fractions: 0.01,0.1 or 1%%,10%% (default: every label, 1.0)"}),
     ("--recipe", _RECIPE, {"metavar": "NAME", "help": "fine-tuning recipe: full, linear_probe, umea, supervised (default: full)"}),
-    ("--epochs", f"{_RECIPE}_args.epochs", {"type": _int, "metavar": "N", "help": "most epochs (default: the recipe's)"}),
-    ("--learning-rate", f"{_RECIPE}_args.learning_rate", {"type": _float, "metavar": "LR", "help": "learning rate (default: the recipe's)"}),
-    ("--batch-size", f"{_RECIPE}_args.batch_size", {"type": _int, "metavar": "N", "help": "batch size (default: the recipe's)"}),
+    ("--epochs", f"{_RECIPE}_args.epochs", {"type": int, "metavar": "N", "help": "most epochs (default: the recipe's)"}),
+    ("--learning-rate", f"{_RECIPE}_args.learning_rate", {"type": float, "metavar": "LR", "help": "learning rate (default: the recipe's)"}),
+    ("--batch-size", f"{_RECIPE}_args.batch_size", {"type": int, "metavar": "N", "help": "batch size (default: the recipe's)"}),
     ("--freeze-first", f"{_RECIPE}_args.freeze_first", {"type": _freeze, "metavar": "N", "help": "encoder layers to freeze: a count, a fraction, a freeze-point name or 'all' (default: the recipe's)"}),
-    ("--test", "data.test", {"type": _split_size, "metavar": "SIZE", "help": "held-out test images split off --data: a count or a fraction"}),
+    ("--test", "data.test", {"type": _count_or_fraction, "metavar": "SIZE", "help": "held-out test images split off --data: a count or a fraction"}),
     ("--test-data", "data.test_source", {"metavar": "SOURCE", "help": "a separate held-out labeled set instead of splitting --data"}),
-    ("--val", "data.val", {"type": _split_size, "metavar": "SIZE", "help": "validation images split off the training part: what model selection watches"}),
+    ("--val", "data.val", {"type": _count_or_fraction, "metavar": "SIZE", "help": "validation images split off the training part: what model selection watches"}),
     ("--select-on-test", "data.select_on", {"action": "store_const", "const": "test", "help": "watch the test images instead, as the Umeå report did (needs --val 0; optimistic accuracies)"}),
     ("--output", None, {"required": True, "metavar": "DIR", "help": "the run folder"}),
 ]
 _EVALUATE = [
     ("--model", None, {"required": True, "metavar": "FILE", "help": "the classifier (.keras), e.g. from keras-ssl finetune"}),
-    ("--image-size", "image_size", {"type": _int, "metavar": "PX", "help": "resize the images to PX x PX when loading (default: keep)"}),
-    ("--top-k", None, {"type": _ints, "default": [1, 3], "metavar": "LIST", "help": "k values of top-k accuracy, e.g. 1,3,5 (default: 1,3)"}),
-    ("--batch-size", None, {"type": _int, "default": 256, "metavar": "N", "help": "batch size (default: 256)"}),
-    ("--seed", None, {"type": _int, "default": 0, "help": "seed of --max-images (default: 0)"}),
+    ("--image-size", "image_size", {"type": int, "metavar": "PX", "help": "resize the images to PX x PX when loading (default: keep)"}),
+    ("--top-k", None, {"type": _int_list, "default": [1, 3], "metavar": "LIST", "help": "k values of top-k accuracy, e.g. 1,3,5 (default: 1,3)"}),
+    ("--batch-size", None, {"type": int, "default": 256, "metavar": "N", "help": "batch size (default: 256)"}),
+    ("--seed", None, {"type": int, "default": 0, "help": "seed of --max-images (default: 0)"}),
 ]
-# fmt: on
-# The document each command starts from; its options' values are set into it.
-_BASE_DOCUMENTS = {
-    "pretrain": {
-        "name": "pretrain",
-        "data": {"test": 0, "val": 0},
-        "pretrain": {},
-        "variants": {"main": {}},
-    },
-    "finetune": {
-        "name": "finetune",
-        "pretrain": None,
-        "evaluations": {"finetune": {"kind": "finetune", "recipe": "full"}},
-    },
-}  # fmt: skip
-
-_COMMANDS = {
-    "reproduce": (
-        "run an experiment file end to end (a shipped one by name, or your own .yaml)",
-        "Run an experiment: split the data, pretrain every variant, run every evaluation at every "
-        "label fraction, then write results.csv, results.md (ours beside the paper's) and the "
-        "figures into the output folder. Run the same command again to resume after a stop.",
-        "keras-ssl reproduce --list\n  keras-ssl reproduce umea --profile paper --dry-run\n"
-        "  keras-ssl reproduce umea --profile cpu-small --data path/to/cifar10-train.zip\n"
-        "  keras-ssl reproduce mine.yaml --set 'evaluations.finetune.fractions=[0.1, 1.0]'",
-        [*_REPRODUCE, *_DATA, *_RUN],
-    ),
-    "pretrain": (
-        "pretrain an encoder without labels -> encoder .keras",
-        "Pretrain an encoder on unlabeled images and save it as a .keras file. The model and its "
-        "optimizer state are checkpointed every epoch in --checkpoint-dir; the same command resumes "
-        "after a stop. Method and encoder arguments: --set pretrain.method_args.NAME=VALUE, "
-        "--set encoder.args.NAME=VALUE.",
-        "keras-ssl pretrain --data path/to/cifar10-train.zip --encoder small_cnn "
-        "--image-size 32 --epochs 5 --output encoder.keras",
-        [*_PRETRAIN, *_DATA, *_SEED, *_RUN],
-    ),
-    "finetune": (
-        "fine-tune an encoder on fractions of the labels -> models and results.csv",
-        "Fine-tune a saved encoder into a classifier on class-balanced fractions of the labels. A "
-        "held-out test set is split off the data (or given with --test-data) and scored once per "
-        "fraction; a validation split watches early stopping. For every fraction, "
-        "OUTPUT/finetune/main/<N>pct/ gets model.keras, log.csv and metrics.json; finished "
-        "fractions are skipped when the command is run again.",
-        "keras-ssl finetune --encoder encoder.keras --data path/to/cifar10-train.zip "
-        "--fractions 1%,10% --output ft",
-        [*_FINETUNE, *_DATA, *_SEED, *_RUN],
-    ),
-    "evaluate": (
-        "evaluate a classifier on labeled data -> JSON on stdout",
-        "Evaluate a trained classifier (.keras) on labeled images: accuracy, top-k accuracy, "
-        "per-class precision / recall / F1 and the confusion matrix, as one JSON object.",
-        "keras-ssl evaluate --model ft/finetune/main/10pct/model.keras --data test.zip --top-k 1,3,5",
-        [*_EVALUATE, *_DATA],
-    ),
+_BASE_DOCUMENTS = {  # the document each command starts from; its options' values are set into it
+    "pretrain": {"name": "pretrain", "data": {"test": 0, "val": 0}, "pretrain": {}, "variants": {"main": {}}},
+    "finetune": {"name": "finetune", "pretrain": None, "evaluations": {"finetune": {"kind": "finetune", "recipe": "full"}}},
 }
+_COMMANDS = {  # name: (summary, description, example, options)
+    "reproduce": ("run an experiment file end to end (a shipped one by name, or your own .yaml)",
+        "Run an experiment: split the data, pretrain every variant, run every evaluation at every label fraction, then write results.csv, results.md (ours beside the paper's) and the figures into the output folder. Run the same command again to resume after a stop.",
+        "keras-ssl reproduce --list\n  keras-ssl reproduce umea --profile paper --dry-run\n  keras-ssl reproduce umea --profile cpu-small --data path/to/cifar10-train.zip\n  keras-ssl reproduce mine.yaml --set 'evaluations.finetune.fractions=[0.1, 1.0]'",
+        [*_REPRODUCE, *_DATA, *_RUN]),
+    "pretrain": ("pretrain an encoder without labels -> encoder .keras",
+        "Pretrain an encoder on unlabeled images and save it as a .keras file. The model and its optimizer state are checkpointed every epoch in --checkpoint-dir; the same command resumes after a stop. Method and encoder arguments: --set pretrain.method_args.NAME=VALUE, --set encoder.args.NAME=VALUE.",
+        "keras-ssl pretrain --data path/to/cifar10-train.zip --encoder small_cnn --image-size 32 --epochs 5 --output encoder.keras",
+        [*_PRETRAIN, *_DATA, *_SEED, *_RUN]),
+    "finetune": ("fine-tune an encoder on fractions of the labels -> models and results.csv",
+        "Fine-tune a saved encoder into a classifier on class-balanced fractions of the labels. A held-out test set is split off the data (or given with --test-data) and scored once per fraction; a validation split watches early stopping. For every fraction, OUTPUT/finetune/main/<N>pct/ gets model.keras, log.csv and metrics.json; finished fractions are skipped when the command is run again.",
+        "keras-ssl finetune --encoder encoder.keras --data path/to/cifar10-train.zip --fractions 1%,10% --output ft",
+        [*_FINETUNE, *_DATA, *_SEED, *_RUN]),
+    "evaluate": ("evaluate a classifier on labeled data -> JSON on stdout",
+        "Evaluate a trained classifier (.keras) on labeled images: accuracy, top-k accuracy, per-class precision / recall / F1 and the confusion matrix, as one JSON object.",
+        "keras-ssl evaluate --model ft/finetune/main/10pct/model.keras --data test.zip --top-k 1,3,5",
+        [*_EVALUATE, *_DATA]),
+}
+# fmt: on
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The argument parser of `keras-ssl`, with one sub-parser per command.
 
     Args:
-        command: the command being run, if known (its help may need the registries).
+        command: the command being run, if known; its help shows the defaults.
     """
-    parser = argparse.ArgumentParser(
-        prog="keras-ssl", description=__doc__.split("\n\n")[0], formatter_class=_FORMATTER
-    )
+    parser = argparse.ArgumentParser(prog="keras-ssl", description=__doc__)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    registry = _registry_help(command)
+    registry = {"method": "a registered pretext method", "encoder": "a registered encoder"}
+    if command == "pretrain":
+        from keras_ssl import encoders, pretext
+
+        methods = (f"{name}: {pretext.describe(name)}" for name in pretext.available())
+        registry = {"method": "; ".join(methods), "encoder": ", ".join(encoders.available())}
     for name, (summary, description, example, options) in _COMMANDS.items():
-        defaults = _defaults(name) if name == command else {}
+        defaults = _defaults(name) if name == command and name in _BASE_DOCUMENTS else {}
         sub = commands.add_parser(
             name, help=summary, description=description, epilog=f"example:\n  {example}",
-            formatter_class=_FORMATTER,
+            formatter_class=argparse.RawDescriptionHelpFormatter,  # the example's lines
         )  # fmt: skip
         for flag, key, kwargs in options:
+            kwargs = {**kwargs, "help": kwargs["help"].format(**registry)}
             if flag == "--data" and name != "reproduce":
-                kwargs = {**kwargs, "required": True}
-            if "{" in kwargs.get("help", ""):
-                kwargs = {**kwargs, "help": kwargs["help"].format(**registry)}
-            if (
-                defaults.get(key) is not None
-                and not kwargs.get("required")
-                and "default:" not in kwargs["help"]
-            ):
-                kwargs = {**kwargs, "help": f"{kwargs['help']} (default: {defaults[key]})"}
+                kwargs["required"] = True
+            shown = kwargs.get("required") or "default:" in kwargs["help"]
+            if defaults.get(key) is not None and not shown:
+                kwargs["help"] += f" (default: {defaults[key]})"
             sub.add_argument(flag, **kwargs)
     return parser
 
 
 def _defaults(command: str) -> dict:
-    """`{config key: default}` of a command's options: its base document's, else the schema's.
-
-    The data settings for every command; the other sections only for `pretrain`,
-    whose help needs the registries anyway (they import Keras).
-    """
-    if command not in _BASE_DOCUMENTS:
-        return {}
+    """`{config key: default}` of a command's options: its base document's, else the schema's."""
     from keras_ssl.data.config import DataConfig
 
     models, defaults = {"data": DataConfig}, {}
-    if command == "pretrain":
+    if command == "pretrain":  # the schema imports Keras, as pretrain's help does anyway
         from keras_ssl.experiments import schema
 
         models.update(encoder=schema.EncoderSpec, pretrain=schema.PretrainSpec,
@@ -272,63 +180,35 @@ def _defaults(command: str) -> dict:
     return defaults
 
 
-# -- options -> experiment documents -------------------------------------------------------
-
-
 def _option_values(args) -> dict:
     """`{config key: value}` of the options given on the command line."""
     options = _COMMANDS[args.command][3]
-    values = {key: getattr(args, _dest(flag)) for flag, key, _ in options if key is not None}
-    values = {key: value for key, value in values.items() if value is not None}
-    if values.get("data.test_source") is not None:
+    given = {key: getattr(args, flag[2:].replace("-", "_")) for flag, key, _ in options if key}
+    values = {key: value for key, value in given.items() if value is not None}
+    if "data.test_source" in values:
         values["data.test"] = 0
     if values.get(_RECIPE) == "supervised":
         values["evaluations.finetune.kind"] = "baseline"
     return values
 
 
-def _dest(flag: str) -> str:
-    return flag.lstrip("-").replace("-", "_")
-
-
-def _experiment(args):
-    from keras_ssl import experiments
-
+def _experiment(args, experiments) -> tuple:
+    """The experiment a command runs, and its output folder."""
     values = _option_values(args)
-    if args.command != "reproduce":
-        return experiments.resolve(_BASE_DOCUMENTS[args.command], None, args.assignments, values)
-    if not args.experiment:
-        raise experiments.ConfigError(
-            "Give an experiment (a name or a .yaml file); --list shows the shipped ones."
-        )
-    return experiments.load(args.experiment, args.profile, args.assignments, values)
-
-
-def _output(args, experiment) -> str:
     if args.command == "reproduce":
-        return args.output or f"runs/{experiment.name}-{experiment.profile}"
-    if args.command == "pretrain":
-        from pathlib import Path
-
-        from keras_ssl.experiments import ConfigError
-
-        output = Path(args.output)
-        if output.suffix != ".keras":
-            raise ConfigError(f"The encoder file {args.output!r} (--output) must end in .keras.")
-        return args.checkpoint_dir or str(output.with_name(output.stem + "-pretraining"))
-    return args.output
-
-
-def _list_experiments() -> int:
-    from keras_ssl import experiments
-
-    for name in experiments.available():
-        document = experiments.read(name)
-        profiles = ", ".join(document.get("profiles") or {})
-        print(
-            f"{name}: {document.get('title', '')}\n    profiles: {profiles} (default: {document.get('default_profile')})"
-        )
-    return 0
+        if not args.experiment:
+            message = "Give an experiment (a name or a .yaml file); --list shows the shipped ones."
+            raise experiments.ConfigError(message)
+        experiment = experiments.load(args.experiment, args.profile, args.assignments, values)
+        return experiment, args.output or f"runs/{experiment.name}-{experiment.profile}"
+    experiment = experiments.resolve(_BASE_DOCUMENTS[args.command], None, args.assignments, values)
+    if args.command == "finetune":
+        return experiment, args.output
+    output = Path(args.output)
+    if output.suffix != ".keras":
+        message = f"The encoder file {args.output!r} (--output) must end in .keras."
+        raise experiments.ConfigError(message)
+    return experiment, args.checkpoint_dir or str(output.with_name(output.stem + "-pretraining"))
 
 
 def _run(args, command_line: str) -> int:
@@ -340,25 +220,23 @@ def _run(args, command_line: str) -> int:
         print(json.dumps(report, indent=1))
         return 0
     if args.command == "reproduce" and args.list:
-        return _list_experiments()
-    experiment = _experiment(args)
-    output = _output(args, experiment)
+        for name in experiments.available():
+            document = experiments.read(name)
+            profiles = ", ".join(document.get("profiles") or {})
+            print(f"{name}: {document.get('title', '')}")
+            print(f"    profiles: {profiles} (default: {document.get('default_profile')})")
+        return 0
+    experiment, output = _experiment(args, experiments)
+    stop_after = getattr(args, "stop_after", None)
     if args.dry_run:
         print(experiments.describe(experiment))
-        resumed = experiments.check(
-            experiment, output, args.force, getattr(args, "stop_after", None)
-        )
-        print(
-            f"\nOutput folder: {output} ({'resumes the run there' if resumed else 'a new run'}). --dry-run: nothing was trained."
-        )
+        resumed = experiments.check(experiment, output, args.force, stop_after)
+        state = "resumes the run there" if resumed else "a new run"
+        print(f"\nOutput folder: {output} ({state}). --dry-run: nothing was trained.")
         return 0
     verbose = (1 if sys.stdout.isatty() else 2) if args.verbose is None else args.verbose
-    log = (
-        print
-        if args.command == "reproduce"
-        else (lambda line: print(line, file=sys.stderr, flush=True))
-    )
-    result = experiments.run(experiment, output, force=args.force, stop_after=getattr(args, "stop_after", None),
+    log = print if args.command == "reproduce" else partial(print, file=sys.stderr, flush=True)
+    result = experiments.run(experiment, output, force=args.force, stop_after=stop_after,
                              verbose=verbose, log=log, command=command_line)  # fmt: skip
     if args.command == "pretrain":
         print(json.dumps(experiments.export_encoder(result.folder, args.output)))
@@ -371,8 +249,8 @@ def _run(args, command_line: str) -> int:
 
 def _with_options(message: str, command: str) -> str:
     """A config error with the command-line option of each key it names."""
-    options = {"stop_after": "--stop-after", "force": "--force", f"{_RECIPE}_args": (
-        "--epochs, --learning-rate, --batch-size, --freeze-first")}  # fmt: skip
+    recipe_flags = "--epochs, --learning-rate, --batch-size, --freeze-first"
+    options = {"stop_after": "--stop-after", "force": "--force", f"{_RECIPE}_args": recipe_flags}
     for flag, key, _ in _COMMANDS[command][3]:
         options[key] = ", ".join(o for o in (options.get(key), flag) if o)
     for key, option in options.items():
@@ -389,14 +267,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _run(args, shlex.join(["keras-ssl", *map(str, argv)]))
     except ConfigError as error:
-        print(
-            f"keras-ssl {args.command}: error: {_with_options(str(error), args.command)}",
-            file=sys.stderr,
-        )
+        message = _with_options(str(error), args.command)
+        print(f"keras-ssl {args.command}: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(
-            f"\nkeras-ssl {args.command}: interrupted; run the same command again to resume.",
-            file=sys.stderr,
-        )
+        message = "interrupted; run the same command again to resume."
+        print(f"\nkeras-ssl {args.command}: {message}", file=sys.stderr)
         return 130

@@ -3,6 +3,7 @@
 - `metrics`: `top_k_accuracy`, `classification_report`, `confusion_matrix`,
   `multilabel_metrics` on NumPy arrays.
 - `classifier`: `evaluate_classifier`, all of them for a Keras model at once, as JSON.
+- `saved`: `evaluate_saved_classifier`, a saved `.keras` classifier on a labeled data source.
 - `knn`: `knn_predict`, `knn_accuracy` and the `KNNMonitor` pretraining callback.
 - `online`: `OnlineLinearProbe`, a linear probe trained during pretraining.
 - `embeddings`: `compute_embeddings`, `save_embeddings`, `load_embeddings`.
@@ -18,6 +19,7 @@ from keras_ssl.evaluate.metrics import (
     top_k_accuracy,
 )
 from keras_ssl.evaluate.online import OnlineLinearProbe
+from keras_ssl.evaluate.saved import evaluate_saved_classifier
 
 __all__ = [
     "KNNMonitor",
@@ -26,6 +28,7 @@ __all__ = [
     "compute_embeddings",
     "confusion_matrix",
     "evaluate_classifier",
+    "evaluate_saved_classifier",
     "knn_accuracy",
     "knn_predict",
     "load_embeddings",
