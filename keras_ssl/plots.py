@@ -7,12 +7,15 @@ Figures are built with `matplotlib.figure.Figure`, not `pyplot`, so no global fi
 list grows and no display is needed (saving uses the Agg renderer); in a notebook a
 returned figure shows inline when it is the cell's last expression (or via
 `display(fig)`), and a figure whose `ax` came from `plt.subplots` shows as usual.
+`save_figures` writes several figures as PNGs at once, each file atomically.
 """
 
 from __future__ import annotations
 
+import functools
 import numbers
 import os
+import pathlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import keras
@@ -21,6 +24,8 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, NullLocator
+
+from keras_ssl._files import atomic_write
 
 DPI = 120
 
@@ -580,3 +585,32 @@ def plot_accuracy_bars(
         ax.bar_label(bars, fmt="%.1f", fontsize=7)
     ax.set_title(title)
     return _finish(figure, path)
+
+
+def save_figures(
+    figures: Iterable[tuple[str, Figure | None]], folder, dpi: int = DPI
+) -> list[pathlib.Path]:
+    """Saves each figure as `<folder>/<name>.png`; a `None` (nothing to draw) is skipped.
+
+    Each file is written under a temporary name and renamed into place, so a run stopped
+    at any point leaves whole PNGs only; figures drawn by a generator are saved one by one.
+
+    Args:
+        figures: `(name, figure or None)` pairs.
+        folder: Where the PNGs go; created if missing.
+        dpi: Resolution of the PNGs.
+
+    Returns:
+        The paths written.
+
+    Example:
+    >>> save_figures([("bars", plot_accuracy_bars(rows)), ("empty", None)], "run/figures")
+    """
+    return [
+        atomic_write(
+            pathlib.Path(folder) / f"{name}.png",
+            functools.partial(figure.savefig, dpi=dpi, bbox_inches="tight"),
+        )
+        for name, figure in figures
+        if figure is not None
+    ]

@@ -1,15 +1,12 @@
 """The run's report: `results.csv`, `results.md` (ours beside the paper's) and the figures.
 
-Everything here is rebuilt from the files of the finished stages (`metrics.json`,
-`log.csv`), so a resumed run reports exactly what a run without interruption would.
-The figures are drawn by `keras_ssl.plots`; this module only picks their data out of
-the experiment and the stages' metrics.
+Rebuilt from the finished stages' `metrics.json` and `log.csv`, so a resumed run reports what
+an uninterrupted one would; `keras_ssl.plots` draws the figures.
 """
 
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from functools import partial
 from pathlib import Path
@@ -17,7 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from keras_ssl import plots, pretext
-from keras_ssl._files import atomic_write, write_csv, write_text
+from keras_ssl._files import write_csv, write_text
+from keras_ssl.evaluate.tables import markdown_table
 from keras_ssl.experiments.schema import MULTILABEL_METRICS, Experiment
 
 
@@ -27,34 +25,17 @@ def comparison_rows(experiment: Experiment, metrics: Sequence[Mapping]) -> list[
     for m in metrics:
         paper = experiment.evaluation(m["evaluation"]).reference_for(m["variant"])
         paper, ours = paper.get(m["fraction"], math.nan), 100 * m["accuracy"]
+        # The selected model's validation accuracy: NaN for kNN and for selection on test.
+        validation = (m.get("early_stopping_metrics") or {}).get("accuracy", math.nan)
+        validation = validation if m.get("selected_on", "val") == "val" else math.nan
         rows.append(
             {key: m[key] for key in ("variant", "evaluation", "kind", "fraction", "labels_used")}
-            | {"accuracy": round(ours, 2), "val_accuracy": round(100 * _validation_accuracy(m), 2)}
+            | {"accuracy": round(ours, 2), "val_accuracy": round(100 * validation, 2)}
             | {"top_3_accuracy": round(100 * m.get("top_3_accuracy", math.nan), 2)}
             | {"paper": paper, "difference": round(ours - paper, 2)}
             | {key: m.get(key) for key in ("best_epoch", "epochs_run", "seconds")}
         )
     return rows
-
-
-def _validation_accuracy(metrics: Mapping) -> float:
-    """The selected model's validation accuracy (NaN for kNN and selection on test)."""
-    if metrics.get("selected_on", "val") != "val":
-        return math.nan
-    return (metrics.get("early_stopping_metrics") or {}).get("accuracy", math.nan)
-
-
-def _cell(value) -> str:
-    if isinstance(value, str):
-        return value
-    return "–" if value is None or math.isnan(value) else f"{value:.2f}"
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence], labels: int) -> str:
-    """A Markdown table: `labels` text columns, then right-aligned numbers (two decimals)."""
-    alignments = ["---"] * labels + ["---:"] * (len(header) - labels)
-    lines = [header, alignments, *([_cell(value) for value in row] for row in rows)]
-    return "\n".join("| " + " | ".join(line) + " |" for line in lines)
 
 
 def _percent(fraction: float) -> str:
@@ -73,15 +54,14 @@ def _scores(row: Mapping, paper: bool = True) -> list[float]:
     return ours + [theirs, ours[1] - theirs] if paper else ours
 
 
-def markdown_table(experiment: Experiment, rows: Sequence[Mapping]) -> str:
+def fractions_table(experiment: Experiment, rows: Sequence[Mapping]) -> str:
     """A variant's table: a row per fraction, a column per evaluation, the paper's beside.
 
     "Gain" is the first evaluation on the pretrained encoder minus the first baseline;
     "Difference" is the first evaluation with reference numbers minus the paper's.
     """
     variant, evaluations = rows[0]["variant"], _evaluations_in(experiment, rows)
-    ours = defaultdict(lambda: math.nan)
-    ours.update({(r["evaluation"], r["fraction"]): r["accuracy"] for r in rows})
+    ours = {(r["evaluation"], r["fraction"]): r["accuracy"] for r in rows}
     pretrained = next((e.name for e in evaluations if e.kind != "baseline"), None)
     baseline = next((e.name for e in evaluations if e.kind == "baseline"), None)
     referenced = [e for e in evaluations if e.reference_for(variant)]
@@ -91,13 +71,12 @@ def markdown_table(experiment: Experiment, rows: Sequence[Mapping]) -> str:
     header += [f"Difference, {referenced[0].name} − paper (pp)"] if referenced else []
     table = []
     for fraction in sorted({r["fraction"] for r in rows}):
+        accuracy = {e.name: ours.get((e.name, fraction), math.nan) for e in evaluations}
         papers = [e.reference_for(variant).get(fraction, math.nan) for e in referenced]
-        cells = [_percent(fraction), *(ours[e.name, fraction] for e in evaluations)]
-        if pretrained and baseline:
-            cells.append(ours[pretrained, fraction] - ours[baseline, fraction])
-        cells += papers + ([ours[referenced[0].name, fraction] - papers[0]] if referenced else [])
-        table.append(cells)
-    return _table(header, table, labels=1)
+        gain = [accuracy[pretrained] - accuracy[baseline]] if pretrained and baseline else []
+        difference = [accuracy[referenced[0].name] - papers[0]] if referenced else []
+        table.append([_percent(fraction), *accuracy.values(), *gain, *papers, *difference])
+    return markdown_table(header, table, text_columns=1)
 
 
 def evaluations_table(experiment: Experiment, rows: Sequence[Mapping]) -> str:
@@ -107,17 +86,13 @@ def evaluations_table(experiment: Experiment, rows: Sequence[Mapping]) -> str:
     by_name = {r["evaluation"]: r for r in rows}
     table = [[e.name, _percent(by_name[e.name]["fraction"]), *_scores(by_name[e.name])]
              for e in experiment.evaluations if e.name in by_name]  # fmt: skip
-    return _table([*header, "Paper (%)", "Difference (pp)"], table, labels=2)
+    return markdown_table([*header, "Paper (%)", "Difference (pp)"], table, text_columns=2)
 
 
 def variants_table(experiment: Experiment, rows: Sequence[Mapping]) -> str:
-    """Every variant in one table, as the papers compare them: a row per variant and
-    fraction, per evaluation our validation, test and test top-3 accuracy beside the paper's.
-
-    Example (SimSiam 004's Table 1 layout):
-
-    | Variant | Labeled data | finetune, validation (%) | finetune, test (%) | finetune, paper (%) | ... |
-    """
+    """Every variant in one table, as the papers compare them (SimSiam 004's Table 1): a row
+    per variant and fraction, per evaluation our validation, test and test top-3 accuracy
+    beside the paper's."""
     evaluations = _evaluations_in(experiment, rows)
     by_key = {(r["variant"], r["evaluation"], r["fraction"]): r for r in rows}
     header = ["Variant", "Labeled data"]
@@ -129,36 +104,32 @@ def variants_table(experiment: Experiment, rows: Sequence[Mapping]) -> str:
         for fraction in sorted({r["fraction"] for r in rows if r["variant"] == variant.name}):
             cells = [variant.name, _percent(fraction)]
             for e in evaluations:
-                cells += _scores(
-                    by_key.get((variant.name, e.name, fraction), {}), bool(e.reference)
-                )
+                row = by_key.get((variant.name, e.name, fraction), {})
+                cells += _scores(row, paper=bool(e.reference))
             table.append(cells)
-    return _table(header, table, labels=2)
+    return markdown_table(header, table, text_columns=2)
 
 
 def _is_multi_label(metrics: Mapping) -> bool:
     return bool((metrics.get("test") or {}).get("multilabel"))
 
 
-def _multilabel_cell(ours: float | None, paper: float | None) -> str:
-    cell = "–" if ours is None else f"{ours:.4f}"
-    return cell if paper is None else f"{cell} (paper {paper:.4f})"
-
-
 def multilabel_table(experiment: Experiment, metrics: Sequence[Mapping]) -> str:
     """Multi-label stages in SimSiam 004's Table 3 layout: a row per variant, evaluation
-    and split, macro and micro accuracy, recall and ROC-AUC (fractions), the paper's in
-    brackets beside the metric the experiment file compares it with."""
+    and split, macro and micro accuracy, recall and ROC-AUC (fractions, four decimals),
+    the paper's in brackets beside the metric the experiment file compares it with."""
     header = ["Variant", "Evaluation", "Images", *(m.replace("_", " ") for m in MULTILABEL_METRICS)]
     table = []
     for m in filter(_is_multi_label, metrics):
         paper = experiment.evaluation(m["evaluation"]).reference_metrics.get(m["variant"], {})
-        for split in ("validation", "test"):
-            if m.get(split) is not None:
-                cells = [_multilabel_cell(m[split].get(name), paper.get(f"{split}.{name}"))
-                         for name in MULTILABEL_METRICS]  # fmt: skip
-                table.append([m["variant"], m["evaluation"], split, *cells])
-    return _table(header, table, labels=3)
+        for split in (split for split in ("validation", "test") if m.get(split) is not None):
+            cells = []
+            for name in MULTILABEL_METRICS:
+                ours, theirs = m[split].get(name), paper.get(f"{split}.{name}")
+                cell = "–" if ours is None else f"{ours:.4f}"
+                cells.append(cell if theirs is None else f"{cell} (paper {theirs:.4f})")
+            table.append([m["variant"], m["evaluation"], split, *cells])
+    return markdown_table(header, table, text_columns=3)
 
 
 _MULTILABEL_NOTE = (
@@ -182,7 +153,7 @@ def write_tables(folder: Path, experiment: Experiment, metrics: Sequence[Mapping
         ours = [r for r in rows if r["variant"] == variant.name]
         if ours:
             by_evaluation = len({r["fraction"] for r in ours}) == 1 and len(ours) > 2
-            table = (evaluations_table if by_evaluation else markdown_table)(experiment, ours)
+            table = (evaluations_table if by_evaluation else fractions_table)(experiment, ours)
             lines += [f"## Variant `{variant.name}`: {_variant_line(variant)}", "", table, ""]
     if any(map(_is_multi_label, metrics)):
         lines += ["## Multi-label metrics", "", multilabel_table(experiment, metrics), ""]
@@ -202,15 +173,15 @@ def _variant_line(variant) -> str:
     line = f"{encoder.name} {encoder.args or ''} weights={encoder.weights!r} at {size}"
     if spec is None:
         return line + ", not pretrained"
+    steps = spec.gradient_accumulation_steps
+    split = f" ({spec.split})" if spec.split else ""
     extras = [
         f"{spec.schedule} schedule" if spec.schedule != "constant" else "",
         f"{spec.warmup_epochs} warm-up epochs" if spec.warmup_epochs else "",
         f"gradients clipped at norm {spec.clipnorm:g}" if spec.clipnorm else "",
         f"weight decay {spec.weight_decay:g}" if spec.weight_decay else "",
-        f"{spec.gradient_accumulation_steps} accumulated batches a step"
-        if spec.gradient_accumulation_steps
-        else "",
-        f"on `{spec.source}`" + (f" ({spec.split})" if spec.split else "") if spec.source else "",
+        f"{steps} accumulated batches a step" if steps else "",
+        f"on `{spec.source}`{split}" if spec.source else "",
     ]
     return (
         f"{line}; {spec.method} {spec.method_args or ''}, {spec.epochs} epochs of batch "
@@ -231,42 +202,38 @@ def _summary(experiment: Experiment, info: Mapping) -> str:
     total = sum(stage.get("seconds", 0.0) for stage in info.get("stages", {}).values())
     commands = [s["command"] for s in info.get("sessions", []) if s.get("command")]
     labels = "attributes, multi-label" if data.get("multi_label") else "classes"
-    lines = [f"- Command: `{command}`" for command in commands[:1]]
-    lines.append(
+    pretraining = data.get("pretraining_images", {})
+    lines = [
+        *(f"- Command: `{command}`" for command in commands[:1]),
         f"- Data: `{experiment.data.source}`: {data.get('train', '?')} training, "
         f"{data.get('val', '?')} validation and {data.get('test', '?')} held-out test images "
-        f"({data.get('num_classes', '?')} {labels})."
-    )
-    for source, count in data.get("pretraining_images", {}).items():
-        lines.append(f"- Pretraining images from `{source}`: {count}.")
-    return "\n".join(
-        lines
-        + [
-            f"- Evaluations: {'; '.join(map(_evaluation_line, experiment.evaluations))}.",
-            f"- **Model selection:** {selection_protocol(experiment)}.",
-            f"- Wall time of all stages: {total / 60:.1f} min; seed {experiment.seed}; keras_ssl "
-            f"{versions.get('keras_ssl', '?')}, TensorFlow {versions.get('tensorflow', '?')}, "
-            f"Keras {versions.get('keras', '?')} ({versions.get('keras_backend', '?')}).",
-        ]
-    )
+        f"({data.get('num_classes', '?')} {labels}).",
+        *(f"- Pretraining images from `{source}`: {n}." for source, n in pretraining.items()),
+        f"- Evaluations: {'; '.join(map(_evaluation_line, experiment.evaluations))}.",
+        f"- **Model selection:** {selection_protocol(experiment)}.",
+        f"- Wall time of all stages: {total / 60:.1f} min; seed {experiment.seed}; keras_ssl "
+        f"{versions.get('keras_ssl', '?')}, TensorFlow {versions.get('tensorflow', '?')}, "
+        f"Keras {versions.get('keras', '?')} ({versions.get('keras_backend', '?')}).",
+    ]
+    return "\n".join(lines)
 
 
 def selection_protocol(experiment: Experiment) -> str:
     """One line on what model selection watches, for `--dry-run` and `results.md`."""
+    watch = "early stopping, best-weight restore and the learning-rate schedule watch"
     if experiment.selects_on_test:
         return (
-            "early stopping, best-weight restore and the learning-rate schedule watch the "
-            "held-out TEST images (data.select_on=test, the Umeå report's protocol): accuracies "
-            "are selected on the images they are measured on, so they are optimistic"
+            f"{watch} the held-out TEST images (data.select_on=test, the Umeå report's protocol): "
+            "accuracies are selected on the images they are measured on, so they are optimistic"
         )
     return (
-        f"early stopping, best-weight restore and the learning-rate schedule watch a validation "
-        f"split carved from the training images (data.val={experiment.data.val}); the held-out "
-        "test images are scored once, at the end of each stage"
+        f"{watch} a validation split carved from the training images (data.val="
+        f"{experiment.data.val}); the held-out test images are scored once, at the end of "
+        "each stage"
     )
 
 
-# -- figures: the data of each kind, drawn by keras_ssl.plots ------------------------------------
+# -- figures: each kind's data, drawn by keras_ssl.plots; None where there is nothing to draw ---
 
 
 def _title(m: Mapping) -> str:
@@ -280,7 +247,7 @@ def _at_largest_fraction(metrics: Sequence[Mapping]) -> list[Mapping]:
 
 
 def _views(folder, experiment, metrics, images):
-    """Augmented pretraining views of a few training images."""
+    """Augmented pretraining views of a few training images (the first pretrained variant's)."""
     from keras_ssl.experiments.pretraining import build_views
 
     variant = next((v for v in experiment.variants if v.pretrain is not None), None)
@@ -289,7 +256,6 @@ def _views(folder, experiment, metrics, images):
 
 
 def _pretext_curves(folder, experiment, metrics, images):
-    """Loss (and the method's metric) of each pretraining, training and validation."""
     runs = {}
     for v in (v for v in experiment.variants if v.pretrain is not None):
         method = pretext.method_class(v.pretrain.method)
@@ -299,14 +265,12 @@ def _pretext_curves(folder, experiment, metrics, images):
 
 
 def _curves(metric: str, folder, experiment, metrics, images):
-    """One small panel per trained model: `metric` per epoch, training and validation."""
     runs = {_title(m): m["history"] for m in metrics if metric in (m.get("history") or {})}
     return plots.plot_curve_grid(runs, metric) if runs else None
 
 
 def _label_efficiency(folder, experiment, metrics, images):
-    """Accuracy against the label fraction: every evaluation of a variant, the paper's beside
-    (a panel per variant, a {fraction: accuracy} curve per evaluation)."""
+    """Accuracy against the label fraction: a panel per variant, a curve per evaluation."""
     results = {v.name: {} for v in experiment.variants}
     papers = {v.name: {} for v in experiment.variants}
     for e in experiment.evaluations:
@@ -345,16 +309,6 @@ _FIGURES = {
 }
 
 
-def _figures(folder, experiment, metrics, images):
-    """(file name, figure or None) of every figure the experiment asks for, drawn one by one."""
-    for kind, name in experiment.figures.items():
-        if kind == "accuracy_bars":  # one figure per file: {file name: [evaluations]}
-            for file, evaluations in name.items():
-                yield file, _accuracy_bars(metrics, evaluations, file)
-        else:
-            yield name, _FIGURES[kind](folder, experiment, metrics, images)
-
-
 def write_figures(
     folder: Path, experiment: Experiment, metrics: Sequence[Mapping], images: np.ndarray
 ) -> list[Path]:
@@ -369,9 +323,13 @@ def write_figures(
     Returns:
         The paths written (a figure with nothing to show is skipped).
     """
-    save = {"dpi": 120, "bbox_inches": "tight"}
-    return [
-        atomic_write(folder / f"figures/{file}.png", partial(figure.savefig, **save))
-        for file, figure in _figures(folder, experiment, metrics, images)
-        if figure is not None
-    ]
+
+    def figures():  # (file name, figure or None), drawn one by one as they are saved
+        for kind, name in experiment.figures.items():
+            if kind == "accuracy_bars":  # a figure per file: {file name: [evaluations]}
+                for file, evaluations in name.items():
+                    yield file, _accuracy_bars(metrics, evaluations, file)
+            else:
+                yield name, _FIGURES[kind](folder, experiment, metrics, images)
+
+    return plots.save_figures(figures(), folder / "figures")

@@ -20,9 +20,7 @@ class Stage:
         kind: "data", "pretrain", "evaluate" or "report".
         description: one line, for banners and `--dry-run`.
         outputs: the files it writes, relative to the run folder.
-        variant: the variant's name (pretrain and evaluate stages).
-        evaluation: the evaluation's name (evaluate stages).
-        fraction: the label fraction (evaluate stages).
+        variant, evaluation, fraction: what the stage is of (a pretrain stage: the variant).
     """
 
     name: str
@@ -35,27 +33,19 @@ class Stage:
 
 
 def fraction_label(fraction: float) -> str:
-    """The folder name of a label fraction: 0.01 -> "1pct", 0.005 -> "0.5pct".
-
-    Example:
-
-    >>> fraction_label(1.0)
-    '100pct'
-    """
+    """The folder name of a label fraction: 1.0 -> "100pct", 0.005 -> "0.5pct"."""
     return f"{round(fraction * 100, 6):g}pct"
 
 
 def _pretrain_stage(variant) -> Stage:
-    spec, encoder = variant.pretrain, variant.encoder
-    name = f"pretrain/{variant.name}"
-    return Stage(
-        name,
-        "pretrain",
-        f"{spec.method} pretraining of {encoder.name} (weights={encoder.weights!r}) at "
-        f"{encoder.image_size}x{encoder.image_size}, {spec.epochs} epochs of batch {spec.batch_size}",
-        tuple(f"{name}/{file}" for file in _PRETRAIN_FILES),
-        variant.name,
+    spec, encoder, name = variant.pretrain, variant.encoder, f"pretrain/{variant.name}"
+    size = f"{encoder.image_size}x{encoder.image_size}"
+    description = (
+        f"{spec.method} pretraining of {encoder.name} (weights={encoder.weights!r}) at {size}, "
+        f"{spec.epochs} epochs of batch {spec.batch_size}"
     )
+    outputs = tuple(f"{name}/{file}" for file in _PRETRAIN_FILES)
+    return Stage(name, "pretrain", description, outputs, variant.name)
 
 
 def _evaluation_stage(variant, evaluation, fraction: float) -> Stage:
@@ -63,41 +53,28 @@ def _evaluation_stage(variant, evaluation, fraction: float) -> Stage:
     recipe = evaluation.resolved_recipe()
     how = f"recipe {recipe.name!r}" if recipe is not None else f"k={evaluation.k}"
     classes = f", classes {', '.join(evaluation.classes)}" if evaluation.classes else ""
+    what = f"{evaluation.kind} on {fraction * 100:g}% of the training labels ({how}{classes})"
     files = ("metrics.json", "model.keras", "log.csv") if recipe is not None else ("metrics.json",)
-    return Stage(
-        name,
-        "evaluate",
-        f"{evaluation.kind} on {fraction * 100:g}% of the training labels ({how}{classes})",
-        tuple(f"{name}/{file}" for file in files),
-        variant.name,
-        evaluation.name,
-        fraction,
-    )
+    outputs = tuple(f"{name}/{file}" for file in files)
+    return Stage(name, "evaluate", what, outputs, variant.name, evaluation.name, fraction)
 
 
 def plan(experiment: Experiment) -> list[Stage]:
     """The stages of a run of `experiment`, in the order they run."""
     data = experiment.data
-    stages = [
-        Stage(
-            "data",
-            "data",
-            f"load {data.source!r}, split off the held-out test set (data.test={data.test}) "
-            f"and a validation set (data.val={data.val})",
-            ("config.yaml", "run_info.json", SPLIT_FILE),
-        )
-    ]
+    split = (
+        f"load {data.source!r}, split off the held-out test set (data.test={data.test}) "
+        f"and a validation set (data.val={data.val})"
+    )
+    stages = [Stage("data", "data", split, ("config.yaml", "run_info.json", SPLIT_FILE))]
     for variant in experiment.variants:
         if variant.pretrain is not None:
             stages.append(_pretrain_stage(variant))
-        for evaluation in experiment.evaluations:
-            if evaluation.measures(variant.name):
-                stages += [_evaluation_stage(variant, evaluation, f) for f in evaluation.fractions]
+        for evaluation in (e for e in experiment.evaluations if e.measures(variant.name)):
+            stages += [_evaluation_stage(variant, evaluation, f) for f in evaluation.fractions]
     figures = tuple(f"figures/{name}.png" for name in experiment.figure_files)
-    stages.append(
-        Stage("report", "report", "results.csv, results.md and the figures",
-              ("results.csv", "results.md", *figures))
-    )  # fmt: skip
+    report = "results.csv, results.md and the figures"
+    stages.append(Stage("report", "report", report, ("results.csv", "results.md", *figures)))
     return stages
 
 
@@ -107,19 +84,13 @@ def describe(experiment: Experiment) -> str:
 
     stages = plan(experiment)
     title = f" ({experiment.title})" if experiment.title else ""
-    lines = [
-        f"Experiment {experiment.name!r}{title}, profile {experiment.profile!r}: "
-        f"{len(stages)} stages",
-        "",
-    ]
+    count = f"{len(stages)} stages"
+    lines = [f"Experiment {experiment.name!r}{title}, profile {experiment.profile!r}: {count}", ""]
     for index, stage in enumerate(stages, start=1):
         lines.append(f"{index:>3}. {stage.name}: {stage.description}")
         lines.append(f"       -> {', '.join(stage.outputs)}")
-    lines += [
-        "",
-        "Resolved configuration (config.yaml):",
-        dump_yaml(experiment.get_config()).rstrip(),
-    ]
+    config = dump_yaml(experiment.get_config()).rstrip()
+    lines += ["", "Resolved configuration (config.yaml):", config]
     lines += ["", f"Model selection: {selection_protocol(experiment)}."]
     for evaluation in experiment.evaluations:
         recipe = evaluation.resolved_recipe()

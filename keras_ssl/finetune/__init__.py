@@ -11,6 +11,7 @@ from keras_ssl.finetune.models import (
 )
 from keras_ssl.finetune.probe import linear_probe_features
 from keras_ssl.finetune.recipes import FinetuneConfig, available_recipes, get_recipe
+from keras_ssl.finetune.scoring import score_result
 from keras_ssl.finetune.training import finetune, supervised_baseline
 
 __all__ = [
@@ -26,5 +27,6 @@ __all__ = [
     "linear_probe",
     "linear_probe_features",
     "resolve_freeze",
+    "score_result",
     "supervised_baseline",
 ]
