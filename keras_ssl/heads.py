@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import keras
 from keras import layers, ops
 
+from keras_ssl.config import Count, PositiveInt, check
 from keras_ssl.losses import l2_normalize
 
 # PyTorch's BatchNorm1d defaults (momentum 0.1 on the new batch, eps 1e-5), which the
@@ -18,12 +19,6 @@ from keras_ssl.losses import l2_normalize
 _BN_MOMENTUM = 0.9
 _BN_EPSILON = 1e-5
 _KERAS_BN_EPSILON = 1e-3  # the Umeå report's projection head was built in Keras
-
-
-def _check_positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"`{name}` must be a positive integer; got {value!r}.")
-    return value
 
 
 def projection_head(
@@ -62,14 +57,9 @@ def projection_head(
     >>> tuple(head(np.zeros((4, 1280), "float32")).shape)
     (4, 32)
     """
-    _check_positive_int(hidden_dim, "hidden_dim")
-    _check_positive_int(output_dim, "output_dim")
-    if (
-        isinstance(num_hidden_layers, bool)
-        or not isinstance(num_hidden_layers, int)
-        or num_hidden_layers < 0
-    ):
-        raise ValueError(f"`num_hidden_layers` must be an integer >= 0; got {num_hidden_layers!r}.")
+    check(hidden_dim, PositiveInt, "hidden_dim")
+    check(output_dim, PositiveInt, "output_dim")
+    check(num_hidden_layers, Count, "num_hidden_layers")
     return mlp_head(
         [hidden_dim] * num_hidden_layers + [output_dim],
         batch_norm=batch_norm,
@@ -108,12 +98,12 @@ def classification_head(
     >>> tuple(classification_head(10)(np.zeros((2, 1280), "float32")).shape)
     (2, 10)
     """
-    _check_positive_int(num_classes, "num_classes")
+    check(num_classes, PositiveInt, "num_classes")
     if not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
         raise ValueError(f"`dropout` must be a rate in [0, 1); got {dropout!r}.")
     blocks = [
         layers.Dense(
-            _check_positive_int(width, "hidden_dims"), activation="relu", name=f"{name}_dense_{i}"
+            check(width, PositiveInt, "hidden_dims"), activation="relu", name=f"{name}_dense_{i}"
         )
         for i, width in enumerate(hidden_dims)
     ]
@@ -151,12 +141,12 @@ def rotation_head(
     >>> tuple(rotation_head()(np.zeros((3, 1280), "float32")).shape)
     (3, 4)
     """
-    _check_positive_int(num_rotations, "num_rotations")
+    check(num_rotations, PositiveInt, "num_rotations")
     blocks = []
     if hidden_dim is not None:
         blocks.append(
             layers.Dense(
-                _check_positive_int(hidden_dim, "hidden_dim"),
+                check(hidden_dim, PositiveInt, "hidden_dim"),
                 activation="relu",
                 name=f"{name}_dense",
             )
@@ -221,7 +211,7 @@ def mlp_head(
         block_activation = last_activation if last else activation
         blocks.append(
             layers.Dense(
-                _check_positive_int(width, "dims"),
+                check(width, PositiveInt, "dims"),
                 activation=block_activation if activation_first else None,
                 use_bias=use_bias,
                 kernel_initializer=kernel_initializer,
@@ -294,7 +284,7 @@ def simsiam_predictor(
     >>> tuple(predictor(np.zeros((4, 64), "float32")).shape), predictor.layers[0].units
     ((4, 64), 16)
     """
-    _check_positive_int(output_dim, "output_dim")
+    check(output_dim, PositiveInt, "output_dim")
     if hidden_dim is None:
         hidden_dim = max(1, output_dim // 4)
     return mlp_head([hidden_dim, output_dim], name=name)
@@ -428,10 +418,10 @@ class DINOHead(keras.layers.Layer):
     ):
         super().__init__(**kwargs)
         self.kernel_initializer = kernel_initializer
-        self.output_dim = _check_positive_int(output_dim, "output_dim")
-        self.hidden_dim = _check_positive_int(hidden_dim, "hidden_dim")
-        self.bottleneck_dim = _check_positive_int(bottleneck_dim, "bottleneck_dim")
-        self.nlayers = _check_positive_int(nlayers, "nlayers")
+        self.output_dim = check(output_dim, PositiveInt, "output_dim")
+        self.hidden_dim = check(hidden_dim, PositiveInt, "hidden_dim")
+        self.bottleneck_dim = check(bottleneck_dim, PositiveInt, "bottleneck_dim")
+        self.nlayers = check(nlayers, PositiveInt, "nlayers")
         self.batch_norm = bool(batch_norm)
         self.norm_last_layer = bool(norm_last_layer)
         # DINO initialises its Linear layers with trunc_normal(std=0.02) and zero bias

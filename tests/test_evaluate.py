@@ -64,6 +64,7 @@ def test_top_k_accuracy_breaks_ties_like_argmax():
     y_score = np.zeros((4, 3))  # every class tied: argmax picks class 0
     assert top_k_accuracy([0, 0, 1, 2], y_score, k=1) == 0.5
     assert top_k_accuracy([0, 1, 1, 2], y_score, k=2) == 0.75
+    assert top_k_accuracy([0, 1, 1, 2], y_score, k=np.int64(2)) == 0.75  # NumPy ints too
     assert top_k_accuracy([0, 1, 2, 2], y_score, k=5) == 1.0
 
 
@@ -422,7 +423,14 @@ def test_save_and_load_embeddings_round_trip(tmp_path, cifar_small):
         (lambda: multilabel_metrics([[0, 2]], [[0.1, 0.2]]), "multi-hot"),
         (lambda: multilabel_metrics([[0, 1]], [[0.1, 0.2, 0.3]]), "shape"),
         (lambda: multilabel_metrics(np.zeros((0, 2)), np.zeros((0, 2))), "non-empty"),
-        (lambda: knn_predict(np.ones((3, 2)), [0, 1, 1], np.ones((2, 2)), k=0), "`k` must be"),
+        (
+            lambda: knn_predict(np.ones((3, 2)), [0, 1, 1], np.ones((2, 2)), k=0),
+            "`k` must be an integer >= 1; got 0",
+        ),
+        (
+            lambda: knn_predict(np.ones((3, 2)), [0, 1, 1], np.ones((2, 2)), chunk_size=0),
+            "`chunk_size` must be an integer >= 1; got 0",
+        ),
         (
             lambda: knn_predict(np.ones((3, 2)), [0, 1], np.ones((2, 2))),
             "3 `train_features` rows but 2",
@@ -441,7 +449,10 @@ def test_save_and_load_embeddings_round_trip(tmp_path, cifar_small):
             lambda: knn_accuracy(np.ones((3, 2)), [0, 1, 1], np.ones((2, 2)), [0]),
             "2 `query_features` rows",
         ),
-        (lambda: KNNMonitor(([], []), ([], []), every_n_epochs=0), "`every_n_epochs` must be"),
+        (
+            lambda: KNNMonitor(([], []), ([], []), every_n_epochs=0),
+            "`every_n_epochs` must be an integer >= 1; got 0",
+        ),
         (lambda: save_embeddings("x.npz", np.ones((3, 2)), [0, 1]), "3 feature rows but 2 labels"),
         (lambda: save_embeddings("x.npz", np.ones(3)), r"non-empty \[N, dim\]"),
     ],

@@ -58,15 +58,24 @@ def test_rotation_head_outputs_four_logits():
 @pytest.mark.parametrize(
     "build, message",
     [
-        (lambda: heads.projection_head(hidden_dim=0), "hidden_dim"),
-        (lambda: heads.projection_head(num_hidden_layers=-1), "num_hidden_layers"),
-        (lambda: heads.classification_head(0), "num_classes"),
+        (
+            lambda: heads.projection_head(hidden_dim=0),
+            "`hidden_dim` must be an integer >= 1; got 0",
+        ),
+        (
+            lambda: heads.projection_head(num_hidden_layers=-1),
+            "`num_hidden_layers` must be an integer >= 0; got -1",
+        ),
+        (lambda: heads.classification_head(0), "`num_classes` must be an integer >= 1; got 0"),
         (lambda: heads.classification_head(10, dropout=1.0), "dropout"),
-        (lambda: heads.rotation_head(num_rotations=2.5), "num_rotations"),
+        (
+            lambda: heads.rotation_head(num_rotations=2.5),
+            "`num_rotations` must be an integer >= 1; got 2.5",
+        ),
         (lambda: heads.mlp_head([]), "dims"),
-        (lambda: heads.mlp_head([8, 0]), "dims"),
-        (lambda: heads.DINOHead(output_dim=0), "output_dim"),
-        (lambda: heads.DINOHead(nlayers=0), "nlayers"),
+        (lambda: heads.mlp_head([8, 0]), "`dims` must be an integer >= 1; got 0"),
+        (lambda: heads.DINOHead(output_dim=0), "`output_dim` must be an integer >= 1; got 0"),
+        (lambda: heads.DINOHead(nlayers=0), "`nlayers` must be an integer >= 1; got 0"),
     ],
 )
 def test_bad_arguments(build, message):

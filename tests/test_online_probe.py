@@ -73,5 +73,5 @@ def test_probe_training_leaves_the_encoder_unchanged(blobs):
 
 def test_rejects_bad_arguments(blobs):
     (x_train, y_train), _ = blobs
-    with pytest.raises(ValueError, match="probe_epochs"):
+    with pytest.raises(ValueError, match="`probe_epochs` must be an integer >= 1; got 0"):
         OnlineLinearProbe((x_train, y_train), (x_train, y_train), probe_epochs=0)

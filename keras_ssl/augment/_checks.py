@@ -1,23 +1,41 @@
-"""Argument validation shared by the augmentation layers (images: `keras_ssl.utils`)."""
+"""Argument validation shared by the augmentation layers (images: `keras_ssl.utils`).
 
+Each message names the layer or preset first (`where`), then the argument:
+"RandomResizedCrop: `height` must be an integer >= 1; got 0."
+"""
+
+import functools
 import math
-from numbers import Real
+from typing import Annotated
 
 import numpy as np
+from pydantic import BeforeValidator, Field, Strict
+
+from keras_ssl.config import ConfigError, PositiveInt, check
+
+# A `PositiveInt` that also takes NumPy integers (a size read off an array's shape).
+_Size = Annotated[
+    PositiveInt, BeforeValidator(lambda v: int(v) if isinstance(v, np.integer) else v)
+]
+
+
+def check_argument(name: str, value, kind, where: str):
+    """`check(value, kind, name)` (e.g. `kind=Count`), its message led by `where`."""
+    try:
+        return check(value, kind, name)
+    except ConfigError as error:
+        raise ConfigError(f"{where}: {error}") from None
+
+
+@functools.cache
+def _number(low: float, high: float):
+    # Finite: `high=inf` means no upper bound, not that inf itself is allowed.
+    return Annotated[float, Strict(), Field(ge=low, le=high, allow_inf_nan=False)]
 
 
 def check_number(name: str, value, low: float, high: float, where: str) -> float:
-    """Returns `value` as a float, or raises ValueError unless low <= value <= high."""
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, Real)
-        or not math.isfinite(value)
-        or not low <= value <= high
-    ):
-        raise ValueError(
-            f"{where}: `{name}` must be a number in [{low}, {high}]. Received: {name}={value!r}."
-        )
-    return float(value)
+    """Returns `value` as a float, or raises ValueError unless it is finite and in [low, high]."""
+    return check_argument(name, value, _number(low, high), where)
 
 
 def check_range(name: str, value, low: float, high: float, where: str) -> tuple:
@@ -38,8 +56,4 @@ def check_range(name: str, value, low: float, high: float, where: str) -> tuple:
 
 def check_size(name: str, value, where: str) -> int:
     """Returns `value` as an int, or raises ValueError unless it is a positive integer."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(
-            f"{where}: `{name}` must be a positive integer. Received: {name}={value!r}."
-        )
-    return int(value)
+    return check_argument(name, value, _Size, where)

@@ -10,7 +10,7 @@ import inspect
 
 import keras
 
-from keras_ssl.augment._checks import check_number, check_range, check_size
+from keras_ssl.augment._checks import check_argument, check_number, check_range, check_size
 from keras_ssl.augment.color_jitter import ColorJitter
 from keras_ssl.augment.gaussian_blur import GaussianBlur
 from keras_ssl.augment.multiview import MultiView
@@ -18,7 +18,7 @@ from keras_ssl.augment.pipeline import AugmentPipeline
 from keras_ssl.augment.random_apply import RandomApply
 from keras_ssl.augment.random_resized_crop import RandomResizedCrop
 from keras_ssl.augment.solarize import RandomSolarize
-from keras_ssl.config import ConfigError
+from keras_ssl.config import ConfigError, Count
 from keras_ssl.registry import Registry
 
 PRESETS = Registry("augmentation")
@@ -300,8 +300,7 @@ def dino_views(
     where = "dino_views"
     global_size = check_size("global_size", global_size, where)
     local_size = check_size("local_size", local_size, where)
-    if isinstance(n_local, bool) or not isinstance(n_local, int) or n_local < 0:
-        raise ValueError(f"{where}: `n_local` must be an integer >= 0. Received: {n_local!r}.")
+    n_local = check_argument("n_local", n_local, Count, where)
     global_scale = check_range("global_scale", global_scale, 0.0, 1.0, where)
     local_scale = check_range("local_scale", local_scale, 0.0, 1.0, where)
     views = [

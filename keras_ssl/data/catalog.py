@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import tensorflow as tf
 
+from keras_ssl.config import PositiveInt, check
 from keras_ssl.data.files import checked_image_size, resize_images
 from keras_ssl.data.folders import (
     find_tiny_imagenet,
@@ -332,8 +333,7 @@ def gaussian_noise(
     >>> gaussian_noise(4, image_size=8).images.shape
     (4, 8, 8, 3)
     """
-    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-        raise ValueError(f"`count` must be a positive integer; got {count!r}.")
+    check(count, PositiveInt, "count")
     if not std > 0:
         raise ValueError(f"`std` must be positive; got {std!r}.")
     height, width = checked_image_size(image_size)

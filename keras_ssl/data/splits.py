@@ -10,8 +10,12 @@ import json
 import numbers
 import os
 from pathlib import Path
+from typing import Annotated
 
 import numpy as np
+from pydantic import BeforeValidator, Field, Strict
+
+from keras_ssl.config import PositiveInt, check
 
 # The label fractions of the Umeå report (Nilsson 2025), 1 % … 100 %.
 # A paper's setting, not a library default: no function here defaults to it. Kept
@@ -19,6 +23,12 @@ import numpy as np
 UMEA_FRACTIONS = (0.01, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0)
 
 _SPLIT_FORMAT = "keras_ssl.split/1"
+
+# A count of examples per class; NumPy integers too (a count read off an array).
+_PerClass = Annotated[
+    PositiveInt, BeforeValidator(lambda v: int(v) if isinstance(v, np.integer) else v)
+]
+_Fraction = Annotated[float, Strict(), Field(gt=0, le=1)]
 
 
 def _checked_labels(labels) -> np.ndarray:
@@ -95,18 +105,9 @@ def label_fraction(
         raise ValueError("Pass exactly one of `fraction` (in (0, 1]) and `per_class` (a count).")
     orders = _class_permutations(labels, seed)
     if per_class is not None:
-        if (
-            not isinstance(per_class, numbers.Integral)
-            or isinstance(per_class, bool)
-            or per_class < 1
-        ):
-            raise ValueError(f"`per_class` must be a positive integer; got {per_class!r}.")
-        wanted = dict.fromkeys(orders, int(per_class))
+        wanted = dict.fromkeys(orders, check(per_class, _PerClass, "per_class"))
     else:
-        if isinstance(fraction, bool) or not isinstance(fraction, numbers.Real):
-            raise ValueError(f"`fraction` must lie in (0, 1]; got {fraction!r}.")
-        if not 0 < fraction <= 1:
-            raise ValueError(f"`fraction` must lie in (0, 1]; got {fraction!r}.")
+        fraction = check(fraction, _Fraction, "fraction")
         if equal_per_class:
             count = max(1, _round_half_up(fraction * len(labels) / len(orders)))
             wanted = dict.fromkeys(orders, count)

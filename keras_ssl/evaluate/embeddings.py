@@ -8,6 +8,8 @@ from collections.abc import Iterator, Sequence
 import keras
 import numpy as np
 
+from keras_ssl.config import PositiveInt, check
+
 # Accepted `data` forms, in the words used by error messages.
 _DATA_FORMS = (
     "an array of inputs, an (inputs, labels) tuple of arrays, or a batched "
@@ -75,8 +77,7 @@ def predict_batches(
         `(outputs, labels)`: outputs concatenated over batches; labels likewise,
         or `None` if `data` has none.
     """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"`batch_size` must be an integer >= 1; got {batch_size!r}.")
+    check(batch_size, PositiveInt, "batch_size")
     progbar = keras.utils.Progbar(
         _num_batches(data, batch_size), verbose=verbose, unit_name="batch"
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 from keras import ops
 
+from keras_ssl.config import PositiveInt, check
 from keras_ssl.evaluate.embeddings import EncoderCallback
 from keras_ssl.evaluate.metrics import _check_k, check_integer_labels
 
@@ -62,8 +63,7 @@ def knn_predict(
     k = _check_k(k)
     if not temperature > 0:
         raise ValueError(f"`temperature` must be > 0; got {temperature!r}.")
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
-        raise ValueError(f"`chunk_size` must be an integer >= 1; got {chunk_size!r}.")
+    check(chunk_size, PositiveInt, "chunk_size")
     train = _check_features(train_features, "train_features")
     query = _check_features(query_features, "query_features")
     if train.shape[1] != query.shape[1]:
@@ -164,12 +164,7 @@ class KNNMonitor(EncoderCallback):
         verbose: int = 1,
     ):
         super().__init__()
-        if (
-            isinstance(every_n_epochs, bool)
-            or not isinstance(every_n_epochs, int)
-            or every_n_epochs < 1
-        ):
-            raise ValueError(f"`every_n_epochs` must be an integer >= 1; got {every_n_epochs!r}.")
+        check(every_n_epochs, PositiveInt, "every_n_epochs")
         if not temperature > 0:
             raise ValueError(f"`temperature` must be > 0; got {temperature!r}.")
         self.train_data = train_data

@@ -8,9 +8,16 @@ before computing anything, and return plain Python / NumPy values.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Annotated
 
 import numpy as np
+from pydantic import BeforeValidator
 from sklearn import metrics as sk_metrics
+
+from keras_ssl.config import PositiveInt, check
+
+# A `PositiveInt` that also takes NumPy integers (a `k` read off an array).
+_K = Annotated[PositiveInt, BeforeValidator(lambda v: int(v) if isinstance(v, np.integer) else v)]
 
 
 def check_integer_labels(y, num_classes: int | None = None, name: str = "y_true") -> np.ndarray:
@@ -63,9 +70,7 @@ def _check_scores(y_score, num_examples: int, name: str = "y_score") -> np.ndarr
 
 
 def _check_k(k) -> int:
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise ValueError(f"`k` must be an integer >= 1; got {k!r}.")
-    return int(k)
+    return check(k, _K, "k")
 
 
 def top_k_accuracy(y_true, y_score, k: int = 1) -> float:

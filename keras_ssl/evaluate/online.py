@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import keras
 
+from keras_ssl.config import PositiveInt, check
 from keras_ssl.evaluate.embeddings import EncoderCallback
 from keras_ssl.evaluate.metrics import check_integer_labels
 
@@ -66,13 +67,9 @@ class OnlineLinearProbe(EncoderCallback):
         verbose: int = 1,
     ):
         super().__init__()
-        for name, value in (
-            ("every_n_epochs", every_n_epochs),
-            ("probe_epochs", probe_epochs),
-            ("batch_size", batch_size),
-        ):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"`{name}` must be an integer >= 1; got {value!r}.")
+        check(every_n_epochs, PositiveInt, "every_n_epochs")
+        check(probe_epochs, PositiveInt, "probe_epochs")
+        check(batch_size, PositiveInt, "batch_size")
         if not learning_rate > 0:
             raise ValueError(f"`learning_rate` must be > 0; got {learning_rate!r}.")
         self.train_data = train_data

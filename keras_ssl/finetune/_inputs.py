@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
+from pydantic import Field, Strict
 
+from keras_ssl.config import ConfigError, PositiveInt, check
 from keras_ssl.utils import check_image_batch
 
 _INFINITE = -1  # tf.data.INFINITE_CARDINALITY, without importing TensorFlow here.
@@ -14,6 +16,8 @@ _FORMS = (
     "an (images, labels) tuple of arrays or a finite, batched tf.data.Dataset "
     "(or other re-iterable) of (images, labels) batches"
 )
+# A softmax over one class is constant; a multi-label head (sigmoids) may have one.
+_Classes = Annotated[int, Strict(), Field(ge=2)]
 
 
 @dataclass
@@ -40,13 +44,11 @@ class LabeledData:
 
 
 def check_num_classes(num_classes, multi_label: bool) -> int:
-    minimum = 1 if multi_label else 2
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < minimum:
+    try:
+        return check(num_classes, PositiveInt if multi_label else _Classes, "num_classes")
+    except ConfigError as error:
         kind = "attributes (multi-label)" if multi_label else "classes"
-        raise ValueError(
-            f"`num_classes` must be an integer >= {minimum} ({kind}); got {num_classes!r}."
-        )
-    return num_classes
+        raise ConfigError(f"{error} It counts the {kind}.") from None
 
 
 def labeled_data(data, where: str) -> LabeledData:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import keras
 
+from keras_ssl.config import ConfigError, Count, check
 from keras_ssl.encoders import CaffePreprocessing, encoder_input_shape, registered_name
 from keras_ssl.encoders import info as encoder_info
 from keras_ssl.heads import classification_head
@@ -164,8 +165,10 @@ def freeze_first(model: keras.Model, n: int | float | str) -> list[keras.layers.
     if isinstance(n, (float, str)):
         n = resolve_freeze(model, n)
         n = len(layers) if n == FREEZE_ALL else n
-    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-        raise ValueError(f"`n` (layers to freeze) must be an integer >= 0; got {n!r}.")
+    try:
+        check(n, Count, "n")
+    except ConfigError as error:
+        raise ConfigError(f"{error} `n` is the number of layers to freeze.") from None
     if n > len(layers):
         raise ValueError(
             f"Cannot freeze the first {n} layers: {model.name!r} has only {len(layers)} layers "

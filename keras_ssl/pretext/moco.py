@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from keras_ssl.config import PositiveInt, check
 from keras_ssl.heads import moco_v2_projector
 from keras_ssl.losses import info_nce_logits
 from keras_ssl.pretext import replicas
@@ -70,8 +71,7 @@ class MoCo(MomentumPretextModel):
         super().__init__(
             encoder, momentum_start=momentum, momentum_end=momentum, total_steps=1, **kwargs
         )
-        if isinstance(queue_size, bool) or not isinstance(queue_size, int) or queue_size < 1:
-            raise ValueError(f"`queue_size` must be a positive integer; got {queue_size!r}.")
+        check(queue_size, PositiveInt, "queue_size")
         self.output_dim, self.hidden_dim = output_dim, hidden_dim
         self.queue_size, self.temperature, self.key_momentum = queue_size, temperature, momentum
         self.projector = moco_v2_projector(hidden_dim, output_dim)

@@ -16,6 +16,7 @@ import math
 import keras
 from keras import ops
 
+from keras_ssl.config import Count, PositiveInt, check
 from keras_ssl.pretext.base import PretextModel
 
 
@@ -50,10 +51,7 @@ def check_step_count(value, name: str, minimum: int) -> None:
     Raises:
         ValueError: naming the argument.
     """
-    wrong_type = isinstance(value, bool) or not isinstance(value, int)
-    if value is not None and (wrong_type or value < minimum):
-        kind = "a positive" if minimum == 1 else "a non-negative"
-        raise ValueError(f"`{name}` must be {kind} integer or None; got {value!r}.")
+    check(value, (Count if minimum == 0 else PositiveInt) | None, name)
 
 
 def _clone(module: keras.layers.Layer) -> keras.layers.Layer:

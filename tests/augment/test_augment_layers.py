@@ -244,13 +244,19 @@ def test_crop_inference_resizes_the_whole_image(images):
         ({"scale": "ab"}, r"`scale` must be a \(min, max\) pair"),
         ({"ratio": (0.0, 1.0)}, r"`ratio` must be"),
         ({"ratio": (2.0, 1.0)}, r"`ratio` must be"),
-        ({"height": 0}, r"`height` must be a positive integer. Received: height=0"),
-        ({"width": 2.5}, r"`width` must be a positive integer"),
+        ({"height": 0}, r"RandomResizedCrop: `height` must be an integer >= 1; got 0\."),
+        ({"width": 2.5}, r"`width` must be an integer >= 1; got 2.5"),
     ],
 )
 def test_crop_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         RandomResizedCrop(**{"height": 32, "width": 32, **kwargs})
+
+
+def test_sizes_and_strengths_take_numpy_scalars():
+    crop = RandomResizedCrop(np.int64(8), np.int32(8))
+    assert (crop.height, crop.width) == (8, 8) and type(crop.height) is int
+    assert ColorJitter(np.float32(0.5)).brightness == 0.5
 
 
 # ---------------------------------------------------------------------------- ColorJitter
@@ -362,13 +368,13 @@ def test_rate_and_grayscale_rate(images):
     [
         (
             {"brightness": -0.1},
-            r"`brightness` must be a number in \[0.0, inf\]. Received: brightness=-0.1",
+            r"ColorJitter: `brightness` must be a number >= 0.0; got -0.1\.",
         ),
-        ({"contrast": "a"}, r"`contrast` must be a number"),
-        ({"saturation": float("nan")}, r"`saturation` must be a number"),
-        ({"hue": 0.6}, r"`hue` must be a number in \[0.0, 0.5\]. Received: hue=0.6"),
-        ({"rate": 1.5}, r"`rate` must be a number in \[0.0, 1.0\]"),
-        ({"grayscale_rate": -0.2}, r"`grayscale_rate` must be a number in \[0.0, 1.0\]"),
+        ({"contrast": "a"}, r"`contrast` must be a number >= 0.0; got 'a'"),
+        ({"saturation": float("nan")}, r"`saturation` must be a number >= 0.0; got nan"),
+        ({"hue": 0.6}, r"`hue` must be a number in \[0.0, 0.5\]; got 0.6\."),
+        ({"rate": 1.5}, r"`rate` must be a number in \[0.0, 1.0\]; got 1.5"),
+        ({"grayscale_rate": -0.2}, r"`grayscale_rate` must be a number in \[0.0, 1.0\]; got -0.2"),
     ],
 )
 def test_jitter_bad_arguments(kwargs, message):
@@ -427,7 +433,7 @@ def test_blur_keeps_constant_images_and_smooths(images):
             {"kernel_size": 4},
             r"`kernel_size` must be an odd positive integer. Received: kernel_size=4",
         ),
-        ({"kernel_size": 0}, r"`kernel_size` must be a positive integer"),
+        ({"kernel_size": 0}, r"`kernel_size` must be an integer >= 1; got 0"),
         ({"kernel_size": 5, "sigma": (0.0, 1.0)}, r"`sigma` must be a \(min, max\) pair"),
         ({"kernel_size": 5, "sigma": (2.0, 1.0)}, r"`sigma` must be"),
     ],
@@ -462,8 +468,11 @@ def test_random_apply_chooses_per_image(images):
 @pytest.mark.parametrize(
     "args, message",
     [
-        ((ColorJitter(0.1), 1.5), r"`rate` must be a number in \[0.0, 1.0\]. Received: rate=1.5"),
-        ((ColorJitter(0.1), -0.1), r"`rate` must be a number in \[0.0, 1.0\]"),
+        (
+            (ColorJitter(0.1), 1.5),
+            r"RandomApply: `rate` must be a number in \[0.0, 1.0\]; got 1.5\.",
+        ),
+        ((ColorJitter(0.1), -0.1), r"`rate` must be a number in \[0.0, 1.0\]; got -0.1"),
         ((lambda x: x, 0.5), r"`layer` must be a keras.layers.Layer"),
     ],
 )

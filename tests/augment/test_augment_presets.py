@@ -132,19 +132,25 @@ def test_get_returns_layers_unchanged_and_is_case_insensitive():
         (lambda: augment.get("byol", 32), r"Unknown augmentation 'byol': expected one of \["),
         (lambda: augment.get(3, 32), r"Unknown augmentation 3"),
         (lambda: augment.get("simclr"), r"get\('simclr'\) needs `image_size`"),
-        (lambda: augment.simclr_augment(0), r"`image_size` must be a positive integer"),
+        (
+            lambda: augment.simclr_augment(0),
+            r"simclr_augment: `image_size` must be an integer >= 1; got 0\.",
+        ),
         (
             lambda: augment.simclr_augment(32, jitter_strength=1.5),
-            r"`jitter_strength` must be a number in \[0.5, 1.0\]",
+            r"`jitter_strength` must be a number in \[0.5, 1.0\]; got 1.5",
         ),
         (
             lambda: augment.umea_augment(crop_scale=(0.5, 0.1)),
             r"`crop_scale` must be a \(min, max\) pair",
         ),
-        (lambda: augment.rotation_augment(zoom=1.5), r"`zoom` must be a number"),
+        (
+            lambda: augment.rotation_augment(zoom=1.5),
+            r"`zoom` must be a number in \[0.0, 0.99\]; got 1.5",
+        ),
         (
             lambda: augment.rotation_augment(image_size=-4),
-            r"`image_size` must be a positive integer",
+            r"`image_size` must be an integer >= 1; got -4",
         ),
         (lambda: AugmentPipeline(["flip"]), r"must be a keras.layers.Layer. Received: 'flip'"),
     ],

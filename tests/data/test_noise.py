@@ -28,7 +28,7 @@ def test_noise_from_the_catalogue_and_bad_arguments():
     noise = data.load("gaussian_noise", count=10, image_size=(8, 12), seed=0)
     assert noise.images.shape == (10, 8, 12, 3)
     assert data.load("gaussian_noise", count=2).images.shape == (2, 32, 32, 3)
-    with pytest.raises(ValueError, match="`count` must be a positive integer; got 0"):
+    with pytest.raises(ValueError, match="`count` must be an integer >= 1; got 0"):
         data.gaussian_noise(0)
     with pytest.raises(ValueError, match="`std` must be positive"):
         data.gaussian_noise(2, std=0)

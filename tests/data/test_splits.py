@@ -1,6 +1,7 @@
 """Label fractions and train / val / test splits: exact counts, nesting, seeds, index files."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -69,6 +70,9 @@ def test_equal_per_class_names_the_short_class():
 def test_per_class_counts_and_shortages():
     indices = label_fraction(IMBALANCED, per_class=3, seed=1)
     assert per_class(IMBALANCED, indices) == [3, 3, 3, 3]
+    np.testing.assert_array_equal(
+        label_fraction(IMBALANCED, per_class=np.int64(3), seed=1), indices
+    )
     with pytest.raises(
         ValueError,
         match=r"Too few examples in 2 of 4 classes: class 2 has 33 examples, 50 wanted; "
@@ -79,7 +83,10 @@ def test_per_class_counts_and_shortages():
 
 @pytest.mark.parametrize("fraction", [0, -0.1, 1.5, float("nan")])
 def test_fraction_outside_unit_interval(fraction):
-    with pytest.raises(ValueError, match=r"`fraction` must lie in \(0, 1\]; got"):
+    with pytest.raises(
+        ValueError,
+        match=rf"`fraction` must be a number in \(0, 1\]; got {re.escape(repr(fraction))}\.",
+    ):
         label_fraction(BALANCED, fraction)
 
 
@@ -88,7 +95,7 @@ def test_bad_arguments():
         label_fraction(BALANCED)
     with pytest.raises(ValueError, match=r"exactly one of `fraction`"):
         label_fraction(BALANCED, 0.1, per_class=3)
-    with pytest.raises(ValueError, match=r"`per_class` must be a positive integer; got 0"):
+    with pytest.raises(ValueError, match=r"`per_class` must be an integer >= 1; got 0"):
         label_fraction(BALANCED, per_class=0)
     with pytest.raises(ValueError, match=r"1-D array of integer class indices; got float64"):
         label_fraction(np.eye(3), 0.5)

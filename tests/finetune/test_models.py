@@ -79,7 +79,10 @@ def test_freeze_first_bad_counts():
         ValueError, match=rf"Cannot freeze the first 100 layers: .* has only {count} layers"
     ):
         finetune.freeze_first(encoder, 100)
-    with pytest.raises(ValueError, match="must be an integer >= 0"):
+    with pytest.raises(
+        ValueError,
+        match=r"^`n` must be an integer >= 0; got -1\. `n` is the number of layers to freeze\.$",
+    ):
         finetune.freeze_first(encoder, -1)
 
 

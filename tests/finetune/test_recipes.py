@@ -388,7 +388,7 @@ _LABELS = np.arange(20) % 4
         ((_IMAGES[..., :1], _LABELS), (_IMAGES, _LABELS), 4, {}, r"must have 3 channels"),
         ((_IMAGES, _LABELS), (_IMAGES, _LABELS), 4, {"freeze_first": 100},
          r"freezes the first 100 layers but encoder 'small_cnn_encoder' has only 10"),
-        ((_IMAGES, _LABELS), (_IMAGES, _LABELS), 3.0, {}, r"`num_classes` must be an integer >= 2"),
+        ((_IMAGES, _LABELS), (_IMAGES, _LABELS), 3.0, {}, r"`num_classes` must be an integer >= 2; got 3.0\. It counts the classes\."),
         ((_IMAGES, _LABELS % 3), (_IMAGES, _LABELS % 3), 3, {"monitor": "val_top3_accuracy"},
          r"`monitor` 'val_top3_accuracy' is not logged .* \['val_loss', 'val_accuracy'\]"),
         ((_IMAGES, _LABELS), [_IMAGES], 4, {}, r"`val_data` must be an \(images, labels\) tuple"),

@@ -105,7 +105,9 @@ def test_head_batch_norm_and_freezing_round_trip_through_the_config():
     assert len(batch_norms) == 2  # the two hidden layers of the 3-layer MLP
     config = model.get_config()
     assert config["head_batch_norm"] is True and config["freeze_last_layer_steps"] == 7
-    with pytest.raises(ValueError, match=r"`freeze_last_layer_steps` must be a non-negative"):
+    with pytest.raises(
+        ValueError, match=r"`freeze_last_layer_steps` must be an integer >= 0 or null; got -1\."
+    ):
         _dino(freeze_last_layer_steps=-1)
 
 
