@@ -27,12 +27,18 @@ def _fractions(text: str) -> list[float]:
 
 def _int_list(text: str) -> list[int]:
     """`1,3,5` -> `[1, 3, 5]`."""
-    return [int(part) for part in text.split(",")]
+    try:
+        return [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected integers like 1,3,5; got {text!r}") from None
 
 
 def _count_or_fraction(text: str) -> int | float:
     """A count of images (`50`) or a fraction of them (`0.1`)."""
-    value = float(text)
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a count or a fraction; got {text!r}") from None
     return int(value) if value >= 1 and value.is_integer() else value
 
 
@@ -172,7 +178,7 @@ def _defaults(command: str) -> dict:
 
         models.update(encoder=schema.EncoderSpec, pretrain=schema.PretrainSpec,
                       distribution=schema.DistributionSpec)  # fmt: skip
-        defaults["seed"] = schema.ExperimentFile.model_fields["seed"].default
+        defaults["seed"] = schema.Experiment.model_fields["seed"].default
     for section, model in models.items():
         given = _BASE_DOCUMENTS[command].get(section) or {}
         for name, field in model.model_fields.items():
@@ -215,8 +221,10 @@ def _run(args, command_line: str) -> int:
     from keras_ssl import experiments
 
     if args.command == "evaluate":
-        report = experiments.evaluate_model(args.model, args.data, args.split, args.image_size,
-                                            args.max_images, args.seed, args.top_k, args.batch_size)  # fmt: skip
+        from keras_ssl.evaluate import evaluate_saved_classifier
+
+        report = evaluate_saved_classifier(args.model, args.data, args.split, args.image_size,
+                                           args.max_images, args.seed, args.top_k, args.batch_size)  # fmt: skip
         print(json.dumps(report, indent=1))
         return 0
     if args.command == "reproduce" and args.list:

@@ -216,7 +216,8 @@ def test_fractions_in_a_config_override(capsys):
         "--dry-run",
     )
     assert (
-        "`evaluations.finetune.fractions`: every fraction must be a number in (0, 1]; got -0.5." in message
+        "`evaluations.finetune.fractions`: every fraction must be a number in (0, 1]; got -0.5."
+        in message
     )
 
 

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from keras_ssl import data, experiments
+from keras_ssl import data
 from keras_ssl.config import ConfigError
 from keras_ssl.evaluate import evaluate_saved_classifier
 
@@ -66,7 +66,3 @@ def test_images_or_classes_the_model_does_not_take_fail_before_predicting(
         evaluate_saved_classifier(model_path, str(tmp_path / "nowhere"))
     with pytest.raises(ConfigError, match="must be a .keras file"):
         evaluate_saved_classifier(tmp_path / "model.h5", str(images))
-
-
-def test_is_the_experiments_evaluate_model():
-    assert experiments.evaluate_model is evaluate_saved_classifier

@@ -105,7 +105,7 @@ def test_the_six_registries_are_registries():
     from keras_ssl.augment import presets
     from keras_ssl.data import catalog
     from keras_ssl.encoders import registry as encoder_registry
-    from keras_ssl.experiments import evaluations
+    from keras_ssl.evaluate import protocols as evaluations
     from keras_ssl.finetune import recipes
     from keras_ssl.pretext import registry as method_registry
 
@@ -149,7 +149,7 @@ def test_each_registry_keeps_its_message_for_an_unknown_name(call, message):
 
 
 def test_evaluation_kinds_refuse_a_second_function_under_a_taken_name():
-    from keras_ssl.experiments import evaluations
+    from keras_ssl.evaluate import protocols as evaluations
 
     with pytest.raises(
         ConfigError, match=r"Unknown evaluation kind 'x'; expected one of: baseline"

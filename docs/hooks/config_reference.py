@@ -32,7 +32,7 @@ from pydantic.fields import FieldInfo
 # settings objects that are also given on their own (the `finetune` and `pretrain`
 # arguments of the library calls).
 MODELS = [
-    "keras_ssl.experiments.schema:ExperimentFile",
+    "keras_ssl.experiments.schema:Experiment",
     "keras_ssl.encoders:EncoderConfig",
     "keras_ssl.experiments.schema:PretrainSpec",
     "keras_ssl.finetune:FinetuneConfig",

@@ -9,6 +9,8 @@
 - `online`: `OnlineLinearProbe`, a linear probe trained during pretraining.
 - `embeddings`: `compute_embeddings`, `save_embeddings`, `load_embeddings`.
 - `tables`: `markdown_table`, results as a Markdown table.
+- `protocols`: the registered evaluation protocols (fine-tuning, linear probe, supervised
+  baseline, kNN on a label fraction) that experiment files name as `kind`.
 """
 
 from keras_ssl.evaluate.classifier import evaluate_classifier

@@ -1,9 +1,6 @@
 """Experiments as YAML files, run by one runner: the shipped reproductions and your own.
 
->>> from keras_ssl import experiments
->>> experiments.available()                       # ['dino-cifar10', ..., 'umea']
->>> experiment = experiments.load("umea", profile="smoke",
-...                               assignments=["data.source=path/to/cifar10-train.zip"])
+>>> experiment = experiments.load("umea", "smoke", ["data.source=cifar10-train.zip"])
 >>> print(experiments.describe(experiment))       # the plan and every setting
 >>> experiments.run(experiment, "runs/umea-smoke")  # or `keras-ssl reproduce umea`
 """
@@ -15,13 +12,13 @@ from keras_ssl.run_folder import RunFolder, RunFolderError
 
 __getattr__, __dir__, __all__ = attach(
     __name__,
-    submodules=["evaluations", "schema"],
+    submodules=["schema"],
     attributes={
         "catalog": ["available", "load", "profiles", "read"],
-        "commands": ["evaluate_model", "export_encoder"],
+        "pretraining": ["export_encoder"],
         "stages": ["Stage", "describe", "plan"],
         "runner": ["RunResult", "check", "run"],
-        "schema": ["Experiment", "ExperimentFile", "resolve"],
+        "schema": ["Experiment", "resolve"],
     },
 )
 __all__ += ["ConfigError", "DataSourceError", "RunFolder", "RunFolderError"]

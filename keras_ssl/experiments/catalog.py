@@ -1,8 +1,5 @@
-"""Shipped experiments (`configs/*.yaml`, package data) and loading any experiment file.
-
->>> experiment = load("umea", profile="smoke", assignments=["seed=1"])
->>> experiment = load("my-experiment.yaml")  # a user's file runs the same way
-"""
+"""Shipped experiments (`configs/*.yaml`, package data) and loading any experiment file:
+`load("umea", profile="smoke")`, or `load("my-experiment.yaml")`, which runs the same way."""
 
 from __future__ import annotations
 

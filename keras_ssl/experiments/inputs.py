@@ -58,31 +58,22 @@ class ExperimentData:
         }
         self._pretraining_sets = {}
 
-    def load_pretraining_sources(self) -> None:
-        """Loads every variant's `pretrain.source` once, at the training images' size."""
-        for variant in self.experiment.variants:
-            spec = variant.pretrain
-            if spec is None or spec.source is None:
-                continue
-            key = (spec.source, spec.split, spec.max_images)
-            if key not in self._pretraining_sets:
-                size = tuple(self.train[0].shape[1:3])
-                imageset = load_images(
-                    spec.source, spec.split, size, labeled=False, key="pretrain.source"
-                )
-                imageset = subsample(imageset, spec.max_images, self.experiment.seed)
-                self._pretraining_sets[key] = imageset.numpy_images()
-                name = spec.source + (f":{spec.split}" if spec.split else "")
-                self.facts.setdefault("pretraining_images", {})[name] = len(imageset)
-
     def pretraining_images(self, variant) -> np.ndarray:
-        """The images `variant` pretrains on: its `pretrain.source`, or the training images."""
+        """The images `variant` pretrains on: its `pretrain.source` (loaded once, at the
+        training images' size), or the training images."""
         spec = variant.pretrain
         if spec.source is None:
             return self.train[0]
         key = (spec.source, spec.split, spec.max_images)
         if key not in self._pretraining_sets:
-            self.load_pretraining_sources()
+            size = tuple(self.train[0].shape[1:3])
+            imageset = load_images(
+                spec.source, spec.split, size, labeled=False, key="pretrain.source"
+            )
+            imageset = subsample(imageset, spec.max_images, self.experiment.seed)
+            self._pretraining_sets[key] = imageset.numpy_images()
+            name = spec.source + (f":{spec.split}" if spec.split else "")
+            self.facts.setdefault("pretraining_images", {})[name] = len(imageset)
         return self._pretraining_sets[key]
 
     def summary(self) -> str:
@@ -210,8 +201,7 @@ def prepare(experiment: Experiment, split_file: Path | None = None) -> Experimen
         if test_set is not None:
             test_set = attributes_from_classes(test_set, data.attributes)
     prepared = ExperimentData(imageset, split, experiment, test_set)
-    prepared.load_pretraining_sources()
-    prepared.check()
+    prepared.check()  # loads every `pretrain.source` too
     return prepared
 
 

@@ -7,6 +7,7 @@ after its last finished epoch.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -131,3 +132,13 @@ def read_history(folder: str | Path) -> list[dict]:
     """The per-epoch rows of a (finished or interrupted) pretraining in `folder`."""
     state = Path(folder) / STATE_FILE
     return read_json(state)["history"] if state.is_file() else []
+
+
+def export_encoder(folder: str | Path, output: str | Path, variant: str = "main") -> dict:
+    """Copies a run's pretrained encoder to `output`; returns a summary of its pretraining."""
+    stage = Path(folder) / "pretrain" / variant
+    atomic_write(output, lambda temporary: shutil.copyfile(stage / ENCODER_FILE, temporary))
+    history = read_history(stage)
+    final_loss = history[-1]["loss"] if history else None
+    return {"encoder": str(output), "checkpoint_dir": str(folder), "epochs": len(history),
+            "final_loss": final_loss}  # fmt: skip

@@ -24,7 +24,8 @@ from keras_ssl import distribution
 from keras_ssl._files import read_json, write_json
 from keras_ssl.config import ConfigError
 from keras_ssl.data.sources import check_source
-from keras_ssl.experiments import evaluations, inputs, pretraining, report
+from keras_ssl.evaluate import protocols as evaluations
+from keras_ssl.experiments import inputs, pretraining, report
 from keras_ssl.experiments.schema import Experiment
 from keras_ssl.experiments.stages import SPLIT_FILE, Stage, plan
 from keras_ssl.run_folder import RunFolder
@@ -238,15 +239,14 @@ class _Runner:
         )
 
     def _encoder(self, name: str):
+        """The variant's encoder: built seeded by `_check`, or its pretraining's."""
+        if name not in self.encoders and self.experiment.variant(name).pretrain is None:
+            self.encoders[name] = self.models.pop(name)
         if name not in self.encoders:
             import keras
 
-            variant = self.experiment.variant(name)
-            if variant.pretrain is None:
-                self.encoders[name] = self.models.pop(name)  # built seeded by `_check`
-            else:
-                path = self.folder / f"pretrain/{name}/{pretraining.ENCODER_FILE}"
-                self.encoders[name] = keras.models.load_model(path)
+            path = self.folder / f"pretrain/{name}/{pretraining.ENCODER_FILE}"
+            self.encoders[name] = keras.models.load_model(path)
         return self.encoders[name]
 
     def _fresh_encoder(self, variant, evaluation):
@@ -256,48 +256,37 @@ class _Runner:
         return variant.encoder.build(None if evaluation.init == "random" else "config")
 
     def _evaluate(self, stage: Stage, folder: Path) -> None:
-        experiment = self.experiment
-        variant, evaluation = (
-            experiment.variant(stage.variant),
-            experiment.evaluation(stage.evaluation),
-        )
+        experiment, name = self.experiment, stage.variant
+        variant, evaluation = experiment.variant(name), experiment.evaluation(stage.evaluation)
         data = self.data.for_evaluation(evaluation, stage.fraction, experiment.seed)
         stage_inputs = evaluations.StageInputs(
             evaluation=evaluation, variant=variant, fraction=stage.fraction, folder=folder,
             train=data.train, selection=data.selection, test=data.test,
-            class_names=data.class_names, encoder=lambda: self._encoder(variant.name),
+            class_names=data.class_names, encoder=lambda: self._encoder(name),
             fresh_encoder=lambda: self._fresh_encoder(variant, evaluation),
             seed=experiment.seed, verbose=self.verbose,
         )  # fmt: skip
-        metrics = evaluations.get(evaluation.kind).run(stage_inputs)
-        facts = {
-            "stage": stage.name, "variant": variant.name, "evaluation": evaluation.name,
+        metrics = {
+            "stage": stage.name, "variant": name, "evaluation": evaluation.name,
             "kind": evaluation.kind, "fraction": stage.fraction,
             "selected_on": experiment.data.select_on,
+            **evaluations.get(evaluation.kind).run(stage_inputs),
         }  # fmt: skip
-        metrics = {**facts, **metrics}
         write_json(folder / METRICS_FILE, metrics)
-        paper = evaluation.reference_for(variant.name).get(stage.fraction)
-        versus = f" (paper: {paper:.2f}%)" if paper is not None else ""
-        epochs = (
-            f", best epoch {metrics['best_epoch']}/{metrics['epochs_run']}"
-            if "best_epoch" in metrics
-            else ""
-        )
-        self.log(
-            f"  held-out accuracy {100 * metrics['accuracy']:.2f}%{versus}, "
-            f"{metrics['labels_used']} labels{epochs}"
-        )
+        paper = evaluation.reference_for(name).get(stage.fraction)
+        line = f"  held-out accuracy {100 * metrics['accuracy']:.2f}%"
+        line += f" (paper: {paper:.2f}%)" if paper is not None else ""
+        line += f", {metrics['labels_used']} labels"
+        if "best_epoch" in metrics:
+            line += f", best epoch {metrics['best_epoch']}/{metrics['epochs_run']}"
+        self.log(line)
 
     def report(self) -> list[dict]:
         stage = self.stages[-1]
         self.banner(stage)
         start = time.perf_counter()
-        metrics = [
-            read_json(self.folder / s.name / METRICS_FILE)
-            for s in self.stages
-            if s.kind == "evaluate"
-        ]
+        done = [s for s in self.stages if s.kind == "evaluate"]
+        metrics = [read_json(self.folder / s.name / METRICS_FILE) for s in done]
         report.write_figures(self.folder.path, self.experiment, metrics, self.data.train[0][:256])
         self.folder.record_stage("report", time.perf_counter() - start)
         rows = report.write_tables(self.folder.path, self.experiment, metrics, self.folder.info())

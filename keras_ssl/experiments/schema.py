@@ -1,4 +1,4 @@
-"""The experiment schema: an experiment YAML file as typed models (`ExperimentFile`).
+"""The experiment schema: an experiment YAML file as a typed model (`Experiment`).
 
 `resolve` merges a profile and `key=value` changes into the document, validates it
 and returns the `Experiment` the runner takes, every variant's settings filled in;
@@ -83,7 +83,7 @@ class Evaluation(Config):
     """One measurement on every variant, at every label fraction.
 
     Args:
-        kind: one of `keras_ssl.experiments.evaluations.available()`: "finetune" (a
+        kind: one of `keras_ssl.evaluate.protocols.available()`: "finetune" (a
             recipe on the pretrained encoder), "linear_probe", "baseline" (the same
             architecture trained without pretraining), "knn".
         recipe: the fine-tuning recipe (`keras_ssl.finetune.available_recipes()`);
@@ -140,7 +140,7 @@ class Evaluation(Config):
 
     @model_validator(mode="after")
     def _kind_and_recipe(self):
-        from keras_ssl.experiments import evaluations
+        from keras_ssl.evaluate import protocols as evaluations
 
         check_choice(self.kind, evaluations.available(), "kind")
         recipe = self.recipe or evaluations.get(self.kind).default_recipe
@@ -244,8 +244,13 @@ class Figures(Config):
     accuracy_bars: dict[str, tuple[str, ...]] = {}
 
 
-class ExperimentFile(Config):
-    """An experiment document, after its profile and assignments are merged in.
+class Experiment(Config):
+    """An experiment: an experiment file's document, its profile and changes merged in.
+
+    Build it with `keras_ssl.experiments.load(name_or_path, profile, assignments)`.
+    `variants` and `evaluations` are the resolved ones (each variant's changes merged
+    into `encoder` and `pretrain`); `get_config()` gives the document, as `config.yaml`
+    in the run folder holds it, and `Experiment.from_config` reads it back.
 
     Args:
         name: the experiment's name (folder names, tables).
@@ -253,18 +258,17 @@ class ExperimentFile(Config):
         reference: where the paper's numbers come from (table, page).
         profile: the profile merged in ("custom" for none).
         seed: seed of splits, weights, views and data order.
-        data: the images and their split (`DataSpec`).
-        encoder: the `EncoderSpec` keys every variant starts from.
+        data: the images and their split (`DataConfig`).
+        encoder: the `EncoderConfig` keys every variant starts from.
         pretrain: the `PretrainSpec` keys every variant starts from, or null for no
             pretraining.
         variants: `{name: changes}` of `encoder` and `pretrain` per variant
             (`VariantChanges`); a null variant is removed (by a profile).
         evaluations: `{name: Evaluation}`, what is measured on every variant; a null
             evaluation is removed.
-        figures: `{kind: file name}` of the report's figures; `accuracy_bars` maps
-            file names to the evaluations compared.
-        distribution: devices and precision (`DistributionSpec`).
-        profiles: named overrides of the keys above (before merging).
+        figures: the report's figures (`Figures`).
+        distribution: devices and precision (`DistributionConfig`).
+        profiles: named overrides of the keys above (merged before validation).
         default_profile: the profile used when none is named.
     """
 
@@ -278,14 +282,18 @@ class ExperimentFile(Config):
     data: DataSpec = DataSpec()
     encoder: Arguments = {}
     pretrain: dict[str, Any] | None = None
-    variants: dict[str, VariantChanges | None] = {"main": VariantChanges()}
-    evaluations: dict[str, Evaluation | None] = {}
-    figures: Figures = Figures()
+    variant_changes: dict[str, VariantChanges | None] = Field(
+        {"main": VariantChanges()}, alias="variants"
+    )
+    evaluation_settings: dict[str, Evaluation | None] = Field({}, alias="evaluations")
+    figure_settings: Figures = Field(Figures(), alias="figures")
     distribution: DistributionSpec = DistributionSpec()
     profiles: dict[str, Any] = {}
     default_profile: str | None = None
+    _variants: tuple = PrivateAttr(())
+    _document: dict = PrivateAttr(None)
 
-    @field_validator("evaluations", mode="before")
+    @field_validator("evaluation_settings", mode="before")
     @classmethod
     def _named(cls, evaluations):
         if not isinstance(evaluations, Mapping):
@@ -297,8 +305,10 @@ class ExperimentFile(Config):
 
     @model_validator(mode="after")
     def _consistent(self):
-        declared = list(self.variants)
-        for evaluation in self.active_evaluations:
+        if self.profiles or self.default_profile:
+            raise ValueError("A resolved experiment holds no `profiles`; use `resolve`.")
+        declared = list(self.variant_changes)
+        for evaluation in self.evaluations:
             for key, names in evaluation.named_variants().items():
                 unknown = [n for n in names if n not in declared]
                 if unknown:
@@ -306,20 +316,56 @@ class ExperimentFile(Config):
                         f"`evaluations.{evaluation.name}.{key}` names variants {unknown} that "
                         f"the experiment lacks; its variants: {', '.join(declared)}."
                     )
-        for name, evaluations in self.figures.accuracy_bars.items():
-            unknown = [e for e in evaluations if e not in self.evaluations]
+        for name, evaluations in self.figure_settings.accuracy_bars.items():
+            unknown = [e for e in evaluations if e not in self.evaluation_settings]
             if unknown:
                 raise ValueError(
                     f"`figures.accuracy_bars.{name}` names evaluations {unknown} that the "
-                    f"experiment lacks; its evaluations: {', '.join(self.evaluations)}."
+                    f"experiment lacks; its evaluations: {', '.join(self.evaluation_settings)}."
                 )
-        if self.active_evaluations:
-            _check_evaluated_data(self.data, self.active_evaluations)
+        if self.evaluations:
+            _check_evaluated_data(self.data, self.evaluations)
         return self
 
     @property
-    def active_evaluations(self) -> tuple[Evaluation, ...]:
-        return tuple(e for e in self.evaluations.values() if e is not None)
+    def variants(self) -> tuple[Variant, ...]:
+        """The variants, each with its `encoder` and `pretrain` settings filled in."""
+        return self._variants
+
+    @property
+    def evaluations(self) -> tuple[Evaluation, ...]:
+        return tuple(e for e in self.evaluation_settings.values() if e is not None)
+
+    @property
+    def figures(self) -> dict:
+        """`{kind: file name}` of the figures drawn (`accuracy_bars`: `{file: [evaluations]}`)."""
+        return self.figure_settings.model_dump(mode="json", exclude_defaults=True)
+
+    @property
+    def figure_files(self) -> list[str]:
+        """The figures' file names (without `.png`), in the order they are drawn."""
+        names = []
+        for kind, value in self.figures.items():
+            names += list(value) if kind == "accuracy_bars" else [value]
+        return names
+
+    @property
+    def selects_on_test(self) -> bool:
+        """Whether model selection watches the test images (the Umeå report's protocol)."""
+        return self.data.select_on == "test"
+
+    def variant(self, name: str) -> Variant:
+        return next(v for v in self.variants if v.name == name)
+
+    def evaluation(self, name: str) -> Evaluation:
+        return next(e for e in self.evaluations if e.name == name)
+
+    def get_config(self) -> dict:
+        return copy.deepcopy(self._document)
+
+    @classmethod
+    def from_config(cls, document: Mapping) -> Experiment:
+        return build(document)
 
 
 def _check_evaluated_data(data: DataSpec, evaluations: Sequence[Evaluation]) -> None:
@@ -364,54 +410,6 @@ def check_label_kind(evaluation: Evaluation, multi_label: bool) -> None:
             f"`{key}.recipe_args`: the data have {labels}; set multi_label: "
             f"{str(multi_label).lower()}."
         )
-
-
-@dataclasses.dataclass(frozen=True)
-class Experiment:
-    """A resolved experiment: everything that decides its results.
-
-    Build it with `keras_ssl.experiments.load(name_or_path, profile, assignments)`.
-    `get_config()` gives the resolved document (what `config.yaml` in the run
-    folder holds); `Experiment.from_config` reads it back.
-    """
-
-    name: str
-    title: str
-    reference: str
-    profile: str
-    seed: int
-    data: DataSpec
-    variants: tuple[Variant, ...]
-    evaluations: tuple[Evaluation, ...]
-    figures: dict[str, Any]
-    distribution: DistributionSpec = DistributionSpec()
-    document: dict = dataclasses.field(repr=False, compare=False, default_factory=dict)
-
-    @property
-    def figure_files(self) -> list[str]:
-        """The figures' file names (without `.png`), in the order they are drawn."""
-        names = []
-        for kind, value in self.figures.items():
-            names += list(value) if kind == "accuracy_bars" else [value]
-        return names
-
-    @property
-    def selects_on_test(self) -> bool:
-        """Whether model selection watches the test images (the Umeå report's protocol)."""
-        return self.data.select_on == "test"
-
-    def variant(self, name: str) -> Variant:
-        return next(v for v in self.variants if v.name == name)
-
-    def evaluation(self, name: str) -> Evaluation:
-        return next(e for e in self.evaluations if e.name == name)
-
-    def get_config(self) -> dict:
-        return copy.deepcopy(self.document)
-
-    @classmethod
-    def from_config(cls, document: Mapping) -> Experiment:
-        return build(document)
 
 
 # -- documents: merging, assignments, building -------------------------------------------
@@ -492,50 +490,39 @@ def resolve(
 
 def build(document: Mapping) -> Experiment:
     """An `Experiment` from a resolved document (no profiles): checks every key."""
-    checked = ExperimentFile.validate_at(document, "")
-    if checked.profiles or checked.default_profile:
-        raise ConfigError("A resolved experiment holds no `profiles`; use `resolve`.")
-    variants = tuple(
-        _variant(document, name, changes)
-        for name, changes in checked.variants.items()
+    experiment = Experiment.validate_at(document, "")
+    experiment._variants = tuple(
+        _variant(experiment, name, changes)
+        for name, changes in experiment.variant_changes.items()
         if changes is not None
     )
-    if not variants:
+    if not experiment.variants:
         raise ConfigError("`variants` removes every variant: keep at least one.")
-    for variant in variants:
+    for variant in experiment.variants:
         spec = variant.pretrain
-        if (
-            spec
-            and (spec.patience, spec.reduce_lr_patience) != (None, None)
-            and not checked.data.val
-        ):
+        watches = spec and (spec.patience, spec.reduce_lr_patience) != (None, None)
+        if watches and not experiment.data.val:
             raise ConfigError(
                 f"`variants.{variant.name}.pretrain.patience` / `reduce_lr_patience` watch the "
                 "validation images, but `data.val` is 0; give data.val or set them to null."
             )
-    given = checked.figures.model_dump(mode="json", exclude_defaults=True)
-    figures = {kind: given[kind] for kind in document.get("figures") or {} if kind in given}
-    return Experiment(
-        name=checked.name, title=checked.title, reference=checked.reference,
-        profile=checked.profile, seed=checked.seed, data=checked.data, variants=variants,
-        evaluations=checked.active_evaluations, figures=figures,
-        distribution=checked.distribution, document=copy.deepcopy(dict(document)),
-    )  # fmt: skip
+    experiment._document = copy.deepcopy(dict(document))
+    return experiment
 
 
-def _variant(document: Mapping, name: str, changes: VariantChanges) -> Variant:
+def _variant(experiment: Experiment, name: str, changes: VariantChanges) -> Variant:
     """A variant's specs: its changes merged into the file's `encoder` and `pretrain`."""
-    encoder = _merged(EncoderSpec, document, name, "encoder", changes.encoder)
+    encoder = _merged(EncoderSpec, experiment.encoder, name, "encoder", changes.encoder)
     pretrain = None
-    if document.get("pretrain") is not None and changes.pretrain is not None:
-        pretrain = _merged(PretrainSpec, document, name, "pretrain", changes.pretrain)
+    if experiment.pretrain is not None and changes.pretrain is not None:
+        pretrain = _merged(PretrainSpec, experiment.pretrain, name, "pretrain", changes.pretrain)
     return Variant(name, encoder, pretrain)
 
 
-def _merged(model, document: Mapping, variant: str, section: str, changes: Mapping):
+def _merged(model, base: Mapping, variant: str, section: str, changes: Mapping):
     """`model` of a variant's section; an error names the key where the value is written."""
     try:
-        return model.model_validate(deep_merge(document.get(section) or {}, changes))
+        return model.model_validate(deep_merge(base, changes))
     except pydantic.ValidationError as error:
         loc = error.errors()[0]["loc"]
         changed = loc[0] in changes if loc else bool(changes)

@@ -1,6 +1,8 @@
-"""Evaluation kinds: what an experiment measures on a variant's encoder at a label fraction.
+"""Evaluation protocols: what is measured on an encoder at a label fraction.
 
-Each is registered by name (`evaluations.<name>.kind`); docs/guide/experiments.md lists them.
+Fine-tuning, a linear probe, a supervised baseline and kNN, each registered by name
+(an experiment file's `evaluations.<name>.kind`); docs/guide/experiments.md lists
+them and shows how to register one's own.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from keras_ssl.registry import Registry
 
 @dataclasses.dataclass
 class StageInputs:
-    """What an evaluation stage gets from the runner.
+    """What an evaluation protocol gets: the data, the encoder, the settings.
 
     Attributes:
         evaluation, variant: the `Evaluation` settings and the `Variant` evaluated.
