@@ -35,15 +35,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-# `write_text` is not used here: the experiment layer imports the writers from this
-# module until it imports them from `keras_ssl._files`.
-from keras_ssl._files import (  # noqa: F401
-    atomic_write,
-    read_json,
-    write_csv,
-    write_json,
-    write_text,
-)
+from keras_ssl._files import atomic_write, read_json, write_csv, write_json
 
 STATE_FILE = "state.json"
 # Counters that Keras' plateau callbacks reset in `on_train_begin` and that decide

@@ -338,8 +338,10 @@ class Experiment(Config):
 
     @property
     def figures(self) -> dict:
-        """`{kind: file name}` of the figures drawn (`accuracy_bars`: `{file: [evaluations]}`)."""
-        return self.figure_settings.model_dump(mode="json", exclude_defaults=True)
+        """`{kind: file name}` of the figures, in the file's order (`accuracy_bars`:
+        `{file: [evaluations]}`)."""
+        given = self.figure_settings.model_dump(mode="json", exclude_defaults=True)
+        return {kind: given[kind] for kind in self._document.get("figures") or {} if kind in given}
 
     @property
     def figure_files(self) -> list[str]:

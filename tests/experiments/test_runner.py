@@ -171,19 +171,32 @@ def test_results_table_puts_the_papers_numbers_beside_ours(smoke_run):
     )
 
 
-def test_smoke_numbers_are_those_of_the_runner_before_the_redesign(smoke_run):
-    """The Umeå experiment as a YAML file gives the numbers of the Umeå-only runner it replaced,
-    run under the same image-access recorder (see the reference file's `_about`)."""
-    _, result, _, _ = smoke_run
-    path = Path(__file__).parent / "data/umea_smoke_before_redesign.json"
-    reference = json.loads(path.read_text())["recorded"]
-    losses = [float(row["loss"]) for row in _read_csv(result.folder / "pretrain/random/log.csv")]
+def _assert_numbers_of(folder, reference):
+    losses = [float(row["loss"]) for row in _read_csv(folder / "pretrain/random/log.csv")]
     assert losses == pytest.approx(reference["pretext_loss"], rel=1e-4)
     for old, accuracy in reference["accuracy"].items():
         stage = "baseline/random/100pct" if old.startswith("baseline") else f"finetune/random/{old}"
-        metrics = json.loads((result.folder / stage / "metrics.json").read_text())
+        metrics = json.loads((folder / stage / "metrics.json").read_text())
         assert metrics["accuracy"] == accuracy, stage
         assert metrics["history"]["val_loss"] == pytest.approx(reference["val_loss"][old], rel=1e-4)
+
+
+_BEFORE = Path(__file__).parent / "data/umea_smoke_before_redesign.json"
+
+
+def test_smoke_numbers_are_those_of_the_runner_before_the_redesign(smoke_run):
+    """The Umeå experiment as a YAML file gives the numbers of the Umeå-only runner it replaced,
+    run under the same image-access recorder (see the reference file's `_about`)."""
+    _assert_numbers_of(smoke_run[1].folder, json.loads(_BEFORE.read_text())["recorded"])
+
+
+def test_a_plain_smoke_run_gives_the_numbers_of_the_command_before_the_redesigns(
+    cifar_zip_path, tmp_path
+):
+    """Without the recorder: `keras-ssl reproduce umea --profile smoke`'s numbers, which the
+    pydantic schema, the build-once checks and the library pretraining call left unchanged."""
+    result = experiments.run(_smoke(cifar_zip_path), tmp_path / "run", verbose=0, log=len)
+    _assert_numbers_of(result.folder, json.loads(_BEFORE.read_text())["command"])
 
 
 def test_fractions_are_class_balanced_subsets_of_the_training_split(smoke_run, cifar):
