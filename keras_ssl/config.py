@@ -28,6 +28,7 @@ from __future__ import annotations
 import copy
 import functools
 import math
+import numbers
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
 
@@ -52,6 +53,13 @@ Count = Annotated[int, Strict(), Field(ge=0)]
 PositiveInt = Annotated[int, Strict(), Field(ge=1)]
 PositiveFloat = Annotated[float, Strict(), Field(gt=0)]
 Name = Annotated[str, Strict(), Field(min_length=1)]
+# `PositiveInt` that also takes NumPy integers (function arguments computed with NumPy).
+PositiveIntLike = Annotated[
+    PositiveInt,
+    BeforeValidator(
+        lambda v: int(v) if isinstance(v, numbers.Integral) and not isinstance(v, bool) else v
+    ),
+]
 # Keyword arguments of a builder, method or recipe; null is none.
 Arguments = Annotated[dict[str, Any], BeforeValidator(lambda value: {} if value is None else value)]
 # A split size: a count of images, or a fraction of them.

@@ -8,15 +8,11 @@ import functools
 import math
 from typing import Annotated
 
-import numpy as np
-from pydantic import BeforeValidator, Field, Strict
+from pydantic import Field, Strict
 
-from keras_ssl.config import ConfigError, PositiveInt, check
+from keras_ssl.config import ConfigError, PositiveIntLike, check
 
 # A `PositiveInt` that also takes NumPy integers (a size read off an array's shape).
-_Size = Annotated[
-    PositiveInt, BeforeValidator(lambda v: int(v) if isinstance(v, np.integer) else v)
-]
 
 
 def check_argument(name: str, value, kind, where: str):
@@ -56,4 +52,4 @@ def check_range(name: str, value, low: float, high: float, where: str) -> tuple:
 
 def check_size(name: str, value, where: str) -> int:
     """Returns `value` as an int, or raises ValueError unless it is a positive integer."""
-    return check_argument(name, value, _Size, where)
+    return check_argument(name, value, PositiveIntLike, where)

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Annotated
 
 import numpy as np
-from pydantic import BeforeValidator, Field, Strict
+from pydantic import Field, Strict
 
-from keras_ssl.config import PositiveInt, check
+from keras_ssl.config import PositiveIntLike, check
 
 # The label fractions of the Umeå report (Nilsson 2025), 1 % … 100 %.
 # A paper's setting, not a library default: no function here defaults to it. Kept
@@ -25,9 +25,6 @@ UMEA_FRACTIONS = (0.01, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0)
 _SPLIT_FORMAT = "keras_ssl.split/1"
 
 # A count of examples per class; NumPy integers too (a count read off an array).
-_PerClass = Annotated[
-    PositiveInt, BeforeValidator(lambda v: int(v) if isinstance(v, np.integer) else v)
-]
 _Fraction = Annotated[float, Strict(), Field(gt=0, le=1)]
 
 
@@ -105,7 +102,7 @@ def label_fraction(
         raise ValueError("Pass exactly one of `fraction` (in (0, 1]) and `per_class` (a count).")
     orders = _class_permutations(labels, seed)
     if per_class is not None:
-        wanted = dict.fromkeys(orders, check(per_class, _PerClass, "per_class"))
+        wanted = dict.fromkeys(orders, check(per_class, PositiveIntLike, "per_class"))
     else:
         fraction = check(fraction, _Fraction, "fraction")
         if equal_per_class:

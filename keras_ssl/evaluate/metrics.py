@@ -8,16 +8,13 @@ before computing anything, and return plain Python / NumPy values.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated
 
 import numpy as np
-from pydantic import BeforeValidator
 from sklearn import metrics as sk_metrics
 
-from keras_ssl.config import PositiveInt, check
+from keras_ssl.config import PositiveIntLike, check
 
 # A `PositiveInt` that also takes NumPy integers (a `k` read off an array).
-_K = Annotated[PositiveInt, BeforeValidator(lambda v: int(v) if isinstance(v, np.integer) else v)]
 
 
 def check_integer_labels(y, num_classes: int | None = None, name: str = "y_true") -> np.ndarray:
@@ -70,7 +67,7 @@ def _check_scores(y_score, num_examples: int, name: str = "y_score") -> np.ndarr
 
 
 def _check_k(k) -> int:
-    return check(k, _K, "k")
+    return check(k, PositiveIntLike, "k")
 
 
 def top_k_accuracy(y_true, y_score, k: int = 1) -> float:
