@@ -34,7 +34,7 @@ from typing import Annotated, Any
 
 import pydantic
 import yaml
-from pydantic import BeforeValidator, ConfigDict, Field, Strict
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, Strict
 
 
 class ConfigError(ValueError):
@@ -60,6 +60,23 @@ PositiveIntLike = Annotated[
         lambda v: int(v) if isinstance(v, numbers.Integral) and not isinstance(v, bool) else v
     ),
 ]
+
+
+def _keras_optimizer(name: str) -> str:
+    import keras
+
+    try:
+        keras.optimizers.get({"class_name": name, "config": {"learning_rate": 1e-3}})
+    except (ValueError, TypeError):
+        raise ValueError(
+            f"Unknown optimizer {name!r} (`{{key}}`); use a Keras optimizer name such as "
+            "'adam', 'adamw', 'sgd' or 'rmsprop'."
+        ) from None
+    return name
+
+
+# A name `keras.optimizers.get` knows ("adam", "adamw", "sgd", ...).
+OptimizerName = Annotated[Name, AfterValidator(_keras_optimizer)]
 # Keyword arguments of a builder, method or recipe; null is none.
 Arguments = Annotated[dict[str, Any], BeforeValidator(lambda value: {} if value is None else value)]
 # A split size: a count of images, or a fraction of them.

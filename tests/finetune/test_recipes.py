@@ -79,7 +79,7 @@ def test_recipe_overrides_and_config_round_trip():
         ({"dropout": 1.0}, r"`dropout` must be a number in \[0, 1\); got 1.0"),
         ({"freeze_first": -1}, r"`freeze_first` must be an integer >= 0 or 'all', .*; got -1"),
         ({"freeze_first": 1.5}, r"a fraction in \[0, 1\] or a freeze-point name .*; got 1.5"),
-        ({"optimizer": "adamx"}, r"Unknown `optimizer` 'adamx'"),
+        ({"optimizer": "adamx"}, r"Unknown optimizer 'adamx' \(`optimizer`\)"),
         ({"monitor": "accuracy"}, r"`monitor` must name a validation metric .* got 'accuracy'"),
         ({"reduce_lr_factor": 1.5}, r"`reduce_lr_factor` must be a number in \(0, 1\) or null"),
         ({"cache_features": True}, r"`cache_features=True` needs `freeze_first='all'`"),
