@@ -132,7 +132,7 @@ class Config(pydantic.BaseModel):
 
     def replace(self, **changes):
         """A copy with some fields changed, validated again; unknown names raise."""
-        return type(self)(**{**self.model_dump(), **changes})
+        return type(self)(**{**self.model_dump(by_alias=True), **changes})
 
 
 def error_message(error: pydantic.ValidationError, model: type, where: str = "") -> str:
