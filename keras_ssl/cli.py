@@ -259,7 +259,7 @@ def _with_options(message: str, command: str) -> str:
     """A config error with the command-line option of each key it names."""
     recipe_flags = "--epochs, --learning-rate, --batch-size, --freeze-first"
     options = {"stop_after": "--stop-after", "force": "--force", f"{_RECIPE}_args": recipe_flags}
-    for flag, key, _ in _COMMANDS[command][3]:
+    for flag, key, _ in (option for option in _COMMANDS[command][3] if option[1]):
         options[key] = ", ".join(o for o in (options.get(key), flag) if o)
     for key, option in options.items():
         message = message.replace(f"`{key}`", f"`{key}` ({option})")
