@@ -29,6 +29,7 @@ import copy
 import functools
 import math
 import numbers
+import re
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
 
@@ -51,8 +52,14 @@ class DataSourceError(ConfigError):
 # Integers are strict (YAML's `true` or `"3"` is not a count); floats take integers.
 Count = Annotated[int, Strict(), Field(ge=0)]
 PositiveInt = Annotated[int, Strict(), Field(ge=1)]
-PositiveFloat = Annotated[float, Strict(), Field(gt=0)]
+PositiveFloat = Annotated[float, Strict(), Field(gt=0, allow_inf_nan=False)]
 Name = Annotated[str, Strict(), Field(min_length=1)]
+# A name that becomes part of a file or folder name: no path separators, no `..`.
+FileName = Annotated[str, Strict(), Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+# A seed NumPy and every backend take.
+Seed = Annotated[int, Strict(), Field(ge=0, lt=2**32)]
+# An image side in pixels, from the smallest encoder input to what memory can hold.
+ImageSide = Annotated[int, Strict(), Field(ge=8, le=4096)]
 # `PositiveInt` that also takes NumPy integers (function arguments computed with NumPy).
 PositiveIntLike = Annotated[
     PositiveInt,
@@ -259,6 +266,8 @@ def expectation(field: dict, schema: dict | None = None) -> str:
     kind = field.get("type")
     if kind in ("integer", "number"):
         return ("an integer" if kind == "integer" else "a number") + _bounds(field)
+    if kind == "string" and "pattern" in field:
+        return "a name of letters, digits, '_', '.' and '-' (no '/')"
     if kind == "string":
         return "a non-empty string" if field.get("minLength") else "a string"
     if "enum" in field:
@@ -394,6 +403,76 @@ def set_value(document: dict, key: str, value, replaced_with: Mapping[str, str] 
     target[parts[-1]] = value
 
 
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader with YAML 1.2's floats, refused duplicate keys, bounded aliases.
+
+    PyYAML follows YAML 1.1, where `1e-3` (no dot) is a string; and it keeps the last of
+    two equal keys, and expands nested aliases without bound (the "billion laughs").
+    """
+
+    def get_single_node(self):
+        node = super().get_single_node()
+        if node is not None and _expanded_size(node, {}) > MAX_YAML_NODES:
+            raise ConfigError(
+                f"it expands to more than {MAX_YAML_NODES:,} values (nested aliases `*name`?); "
+                "write the values out instead"
+            )
+        return node
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:  # the keys written here (merged ones may be overridden)
+            if key_node.tag == "tag:yaml.org,2002:merge" or not isinstance(key_node.value, str):
+                continue
+            if (key_node.tag, key_node.value) in seen:
+                line = key_node.start_mark.line + 1
+                raise ConfigError(
+                    f"the key {key_node.value!r} is given twice (line {line}); keep one"
+                )
+            seen.add((key_node.tag, key_node.value))
+        return super().construct_mapping(node, deep)
+
+
+def _expanded_size(node, sizes: dict) -> int:
+    """How many values `node` holds with every alias written out (shared nodes counted once
+    per use, each computed once)."""
+    if id(node) not in sizes:
+        children = node.value if isinstance(node.value, list) else []
+        pairs = [
+            item for child in children for item in (child if isinstance(child, tuple) else (child,))
+        ]
+        sizes[id(node)] = 1 + sum(_expanded_size(child, sizes) for child in pairs)
+    return sizes[id(node)]
+
+
+MAX_YAML_NODES = 100_000
+MAX_YAML_CHARACTERS = 1_000_000
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."),
+)
+
+
+def load_yaml(text: str, what: str = "the YAML text"):
+    """`text` parsed as YAML: floats as YAML 1.2 reads them (`1e-3`), duplicate keys and
+    alias bombs refused, in one line naming `what`.
+
+    Example:
+
+    >>> load_yaml("learning_rate: 1e-3")
+    {'learning_rate': 0.001}
+    """
+    if len(text) > MAX_YAML_CHARACTERS:
+        raise ConfigError(f"{what} is over {MAX_YAML_CHARACTERS:,} characters; is it YAML?")
+    try:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 (a SafeLoader)
+    except ConfigError as error:
+        raise ConfigError(f"Cannot read {what}: {error}.") from None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"Cannot parse {what}: {' '.join(str(error).split())}") from None
+
+
 def parse_assignment(assignment: str) -> tuple[str, Any]:
     """`"dotted.key=value"` as `(key, value)`, the value parsed as YAML.
 
@@ -405,10 +484,7 @@ def parse_assignment(assignment: str) -> tuple[str, Any]:
     key, sep, text = assignment.partition("=")
     if not sep or not key.strip():
         raise ConfigError(f"Expected KEY=VALUE (e.g. pretrain.epochs=3); got {assignment!r}.")
-    try:
-        return key.strip(), yaml.safe_load(text) if text.strip() else None
-    except yaml.YAMLError as error:
-        raise ConfigError(f"Cannot parse the value of {assignment!r}: {error}") from None
+    return key.strip(), load_yaml(text, f"the value of {assignment!r}") if text.strip() else None
 
 
 def differences(old: Mapping, new: Mapping, prefix: str = "") -> list[str]:

@@ -474,3 +474,22 @@ def test_distribution_and_precision_options_reach_the_experiment(tmp_path, capsy
     )
     assert "Unknown strategy 'horovod' (`distribution.strategy`" in message
     assert "--distribution" in message
+
+
+def test_float_spellings_and_late_failing_values_are_settled_before_anything_runs(
+    images, tmp_path, capsys
+):
+    """`1e-3` is a number in a file and in --set; values that would fail late fail first."""
+    mine = tmp_path / "mine.yaml"
+    mine.write_text(
+        "name: mine\nencoder: {name: small_cnn, image_size: 32}\n"
+        "pretrain: {method: rotation, epochs: 1, batch_size: 32, learning_rate: 1e-3}\n"
+    )
+    argv = ["reproduce", str(mine), "--data", images, "--dry-run", "--output", tmp_path / "r"]
+    status, out, _ = _run(capsys, *argv, "--set", "pretrain.weight_decay=5E-4")
+    assert status == 0 and "learning_rate: 0.001" in out and "weight_decay: 0.0005" in out
+    message = _error(capsys, *argv, "--set", "seed=99999999999")
+    assert message.endswith("`seed` must be an integer in [0, 4294967296); got 99999999999.")
+    message = _error(capsys, "evaluate", "--model", tmp_path / "m.keras", "--data", images,
+                     "--top-k", "1,0")  # fmt: skip
+    assert message == "keras-ssl evaluate: error: `top_k` must be an integer >= 1; got 0."

@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import Field, Strict, model_validator
 
-from keras_ssl.config import Config, ConfigError, Name, SplitSize
+from keras_ssl.config import Config, ConfigError, ImageSide, Name, SplitSize
 
 
 class DataConfig(Config):
@@ -43,7 +43,7 @@ class DataConfig(Config):
 
     source: Name = "cifar10"
     split: Name | None = None
-    image_size: Annotated[int, Strict(), Field(ge=8)] | None = None
+    image_size: ImageSide | None = None
     max_images: Annotated[int, Strict(), Field(ge=20)] | None = None
     test: SplitSize = 0.2
     val: SplitSize = 0.1

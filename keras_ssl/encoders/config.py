@@ -16,11 +16,10 @@ EncoderConfig(name="resnet9")
 from __future__ import annotations
 
 import os
-from typing import Annotated
 
-from pydantic import Field, Strict, field_validator
+from pydantic import field_validator
 
-from keras_ssl.config import Arguments, Config, ConfigError, Name, check_choice
+from keras_ssl.config import Arguments, Config, ConfigError, ImageSide, Name, check_choice
 
 
 class EncoderConfig(Config):
@@ -38,7 +37,7 @@ class EncoderConfig(Config):
     name: Name = "mobilenet_v2"
     args: Arguments = {}
     weights: Name | None = None
-    image_size: Annotated[int, Strict(), Field(ge=8)] = 96
+    image_size: ImageSide = 96
 
     @property
     def saved(self) -> bool:

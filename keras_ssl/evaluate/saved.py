@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from keras_ssl.config import ConfigError
+from keras_ssl.config import ConfigError, PositiveInt, check
 from keras_ssl.data.sources import check_source, load_images, subsample
 from keras_ssl.encoders.config import load_saved_model
 from keras_ssl.evaluate.classifier import evaluate_classifier
@@ -46,6 +46,8 @@ def evaluate_saved_classifier(
     >>> report = evaluate_saved_classifier("ft/finetune/main/10pct/model.keras", "test.zip")
     >>> report["accuracy"], report["top_3_accuracy"], report["confusion_matrix"]
     """
+    for k in top_k:
+        check(k, PositiveInt, "top_k")
     check_source(source)
     model = load_saved_model(model_path, "Model")
     imageset = subsample(load_images(source, split, image_size), max_images, seed)

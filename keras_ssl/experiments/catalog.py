@@ -7,9 +7,7 @@ import os
 from importlib import resources
 from pathlib import Path
 
-import yaml
-
-from keras_ssl.config import ConfigError
+from keras_ssl.config import ConfigError, load_yaml
 from keras_ssl.experiments.schema import Experiment, resolve
 
 _CONFIGS = resources.files("keras_ssl.experiments") / "configs"
@@ -39,10 +37,7 @@ def read(name_or_path: str | os.PathLike) -> dict:
             f"Unknown experiment {name!r}; expected one of: {', '.join(available())}, or the "
             "path of an experiment .yaml file."
         )
-    try:
-        content = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise ConfigError(f"Cannot parse experiment {name!r}: {error}") from None
+    content = load_yaml(text, f"experiment {name!r}")
     if not isinstance(content, dict):
         raise ConfigError(f"Experiment {name!r} must hold a mapping of keys (name, data, ...).")
     return content

@@ -20,9 +20,10 @@ from keras_ssl.config import (
     Arguments,
     Config,
     ConfigError,
-    Count,
+    FileName,
     Name,
     PositiveInt,
+    Seed,
     check_choice,
     error_message,
 )
@@ -274,11 +275,11 @@ class Experiment(Config):
 
     model_config = ConfigDict(title="the experiment")
 
-    name: Name
+    name: FileName
     title: str = ""
     reference: str = ""
     profile: str = "custom"
-    seed: Count = 0
+    seed: Seed = 0
     data: DataSpec = DataSpec()
     encoder: Arguments = {}
     pretrain: dict[str, Any] | None = None

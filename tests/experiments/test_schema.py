@@ -187,7 +187,16 @@ def test_a_users_own_file_runs_like_a_shipped_one(tmp_path):
             "data.select_on=train",
             r"Unknown select_on 'train' \(`data.select_on`\); expected one of: val, test",
         ),
-        ("seed=-1", r"`seed` must be an integer >= 0"),
+        ("seed=-1", r"`seed` must be an integer in \[0, 4294967296\)"),
+        ("seed=99999999999", r"`seed` must be an integer in \[0, 4294967296\); got 99999999999"),
+        ("name=../../escape", r"`name` must be a name of letters, digits.*got '../../escape'"),
+        (
+            "encoder.image_size=1000000000",
+            r"`encoder.image_size` must be an integer in \[8, 4096\]",
+        ),
+        ("pretrain.learning_rate=.inf", r"`pretrain.learning_rate` must be a number > 0; got inf"),
+        ("pretrain.learning_rate=1e-3", None),
+        ("pretrain.learning_rate=3E-4", None),
         ("colour=red", r"Unknown key\(s\) 'colour' in `the experiment`; known keys: name, title"),
         (
             "figures.heatmap=h",
