@@ -211,9 +211,9 @@ def _experiment(args, experiments) -> tuple:
     if args.command == "finetune":
         return experiment, args.output
     output = Path(args.output)
-    if output.suffix != ".keras":
-        message = f"The encoder file {args.output!r} (--output) must end in .keras."
-        raise experiments.ConfigError(message)
+    if output.suffix != ".keras" or output.is_dir():
+        problem = "is a folder; give a file name" if output.is_dir() else "must end in .keras"
+        raise experiments.ConfigError(f"The encoder file {args.output!r} (--output) {problem}.")
     return experiment, args.checkpoint_dir or str(output.with_name(output.stem + "-pretraining"))
 
 
@@ -278,6 +278,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = _with_options(str(error), args.command)
         print(f"keras-ssl {args.command}: error: {message}", file=sys.stderr)
         return 2
+    except FloatingPointError as error:  # keras_ssl.callbacks.NaNLossError: training diverged
+        again = "The same command resumes with the same settings and diverges again: change them"
+        print(f"keras-ssl {args.command}: error: {' '.join(str(error).split())} {again} (e.g. a "
+              "lower learning rate) in another --output folder or with --force.", file=sys.stderr)  # fmt: skip
+        return 1
     except KeyboardInterrupt:
         message = "interrupted; run the same command again to resume."
         print(f"\nkeras-ssl {args.command}: {message}", file=sys.stderr)

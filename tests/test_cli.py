@@ -493,3 +493,20 @@ def test_float_spellings_and_late_failing_values_are_settled_before_anything_run
     message = _error(capsys, "evaluate", "--model", tmp_path / "m.keras", "--data", images,
                      "--top-k", "1,0")  # fmt: skip
     assert message == "keras-ssl evaluate: error: `top_k` must be an integer >= 1; got 0."
+
+
+def test_an_output_folder_and_a_diverged_run_end_in_one_line(images, tmp_path, capsys, monkeypatch):
+    (tmp_path / "encoder.keras").mkdir()
+    argv = ["pretrain", "--data", images, "--encoder", "small_cnn", "--image-size", "32"]
+    message = _error(capsys, *argv, "--output", tmp_path / "encoder.keras", "--dry-run")
+    assert message.endswith("(--output) is a folder; give a file name.")
+    from keras_ssl import experiments
+    from keras_ssl.callbacks import NaNLossError
+
+    def diverge(*args, **kwargs):
+        raise NaNLossError("The training loss became nan at epoch 1, batch 3.")
+
+    monkeypatch.setattr(experiments, "run", diverge)
+    status, _, err = _run(capsys, *argv, "--output", tmp_path / "e.keras")
+    assert status == 1 and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert "became nan at epoch 1, batch 3. The same command resumes with the same settings" in err
