@@ -10,6 +10,7 @@ as RGB.
 from __future__ import annotations
 
 import dataclasses
+import heapq
 import os
 import warnings
 import zipfile
@@ -41,6 +42,81 @@ def _is_hidden(relative_path: str) -> bool:
     return any(part.startswith(".") or part == "__MACOSX" for part in relative_path.split("/"))
 
 
+def _list_folder(root: Path) -> list[str]:
+    """The relative paths of the files below `root`, every real folder and file once.
+
+    Links are followed, but a folder reached again (a loop such as `cat/up -> ..`, or a
+    second link to one folder) is not read again, and a file reached by two paths is
+    listed once: else one file lands in train and test, and a loop multiplies the data.
+    Paths without links win over paths through links, then shorter paths, so a file's
+    label is the folder it really lies in. What was left out is named in one warning.
+    """
+    queue = [(False, 0, "")]  # (reached through a link, depth, relative folder path)
+    folders_read, candidates, skipped = set(), [], []
+    while queue:
+        linked, depth, relative = heapq.heappop(queue)
+        folder = os.path.join(root, relative)
+        real_folder = os.path.realpath(folder)
+        if real_folder in folders_read:
+            skipped.append(f"{folder.rstrip('/')} -> {real_folder}")
+            continue
+        folders_read.add(real_folder)
+        try:
+            entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
+        except OSError:  # unreadable, as `os.walk` leaves it
+            continue
+        for entry in entries:
+            if _is_hidden(entry.name):
+                continue
+            through_link = linked or entry.is_symlink()
+            if entry.is_dir():
+                heapq.heappush(queue, (through_link, depth + 1, relative + entry.name + "/"))
+            else:
+                real = (
+                    os.path.realpath(entry.path)
+                    if entry.is_symlink()
+                    else os.path.join(real_folder, entry.name)
+                )
+                candidates.append((through_link, depth, relative + entry.name, real))
+    files, first_path = [], {}
+    for _, _, relative, real in sorted(candidates):
+        if real in first_path:
+            skipped.append(f"{os.path.join(root, relative)} -> {first_path[real]}")
+        else:
+            first_path[real] = os.path.join(root, relative)
+            files.append(relative)
+    if skipped:
+        warnings.warn(
+            f"Skipped {len(skipped)} of the paths below {str(root)!r} that reach a folder or "
+            f"file already read (a link loop, or two links to one place): {list_names(skipped)}.",
+            SkippedFilesWarning,
+            stacklevel=4,
+        )
+    return files
+
+
+def _check_member_names(archive: Path, names: Sequence[str]) -> None:
+    """Refuses member names that are absolute or contain `..`.
+
+    `/train/cat/1.png` would make `""` a class folder and `../cat/1.png` would be
+    taken for a hidden file, so such an archive would load with wrong labels or
+    silently lose files.
+    """
+    unsafe = [
+        name
+        for name in names
+        if name.startswith(("/", "\\"))
+        or (name[:1].isalpha() and name[1:3] in (":/", ":\\"))  # a drive, `C:/train/…`
+        or ".." in name.replace("\\", "/").split("/")
+    ]
+    if unsafe:
+        raise ValueError(
+            f"Zip archive {str(archive)!r} has {len(unsafe)} members with an absolute path "
+            f"or '..' (the first: {unsafe[0]!r}); re-create it with relative paths, e.g. "
+            f"`cd <folder above the data> && zip -r {archive.name} <data folder>`."
+        )
+
+
 @dataclasses.dataclass(frozen=True)
 class FileTree:
     """The files below one folder, on disk or inside a zip archive.
@@ -65,23 +141,25 @@ class FileTree:
 
     @classmethod
     def open(cls, path: str | os.PathLike) -> FileTree:
-        """Lists a folder (recursively, following links) or a `.zip` archive."""
+        """Lists a folder (recursively, following links, each folder and file once) or a `.zip`.
+
+        Raises:
+            ValueError: for a missing path, a file that is no zip archive, or an archive
+                with absolute or `..` member names.
+        """
         path = Path(path)
         if not path.exists():
             raise ValueError(
                 f"Path {str(path)!r} does not exist; expected a folder or a .zip file."
             )
         if path.is_dir():
-            files = []
-            for folder, _, names in os.walk(path, followlinks=True):
-                relative = Path(folder).relative_to(path).as_posix()
-                prefix = "" if relative == "." else relative + "/"
-                files.extend(prefix + name for name in names)
-            return cls(None, str(path), tuple(sorted(f for f in files if not _is_hidden(f))))
+            return cls(None, str(path), tuple(sorted(_list_folder(path))))
         if not zipfile.is_zipfile(path):
             raise ValueError(f"{str(path)!r} is neither a folder nor a zip archive.")
         with zipfile.ZipFile(path) as archive:
-            names = [info.filename for info in archive.infolist() if not info.is_dir()]
+            infos = archive.infolist()
+        _check_member_names(path, [info.filename for info in infos])
+        names = [info.filename for info in infos if not info.is_dir()]
         return cls(str(path), "", tuple(sorted(n for n in names if not _is_hidden(n))))
 
     def describe(self, relative: str = "") -> str:
