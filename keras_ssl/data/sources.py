@@ -37,6 +37,13 @@ def check_source(source: str, key: str = "data.source") -> None:
             f"Data path {source!r} (`{key}`) is a file but not a .zip archive; expected "
             "a folder or a .zip of <class>/<image> files."
         )
+    if not os.path.isdir(source):  # an archive's index is cheap to read: refuse it now
+        from keras_ssl.data.files import FileTree
+
+        try:
+            FileTree.open(source)
+        except ValueError as error:
+            raise DataSourceError(f"{error} (`{key}`)") from None
 
 
 def load_images(

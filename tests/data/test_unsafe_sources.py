@@ -108,7 +108,8 @@ def test_zip_with_unsafe_members_is_refused(tmp_path, prefix):
     assert str(raised.value) == refusal(path, f"{prefix}train/cat/9.png")
 
 
-# Not `--dry-run`: a dry run checks only that the path is a .zip, it reads no members.
+# With and without `--dry-run`: the archive's names are checked with the data source.
+@pytest.mark.parametrize("dry_run", [[], ["--dry-run"]])
 @pytest.mark.parametrize(
     "command",
     [
@@ -116,14 +117,15 @@ def test_zip_with_unsafe_members_is_refused(tmp_path, prefix):
         ["reproduce", "umea", "--profile", "smoke", "--data", "bad.zip"],
     ],
 )
-def test_cli_refuses_unsafe_zip_in_one_line(tmp_path, monkeypatch, capsys, command):
+def test_cli_refuses_unsafe_zip_in_one_line(tmp_path, monkeypatch, capsys, command, dry_run):
     monkeypatch.chdir(tmp_path)
     path = unsafe_zip(tmp_path / "bad.zip", "/")
-    assert main(command) == 2
+    assert main(command + dry_run) == 2
     err = capsys.readouterr().err  # `pretrain` logs its progress here too
     assert "Traceback" not in err
     assert [line for line in err.splitlines() if "error" in line] == [
-        f"keras-ssl {command[0]}: error: Cannot use data 'bad.zip': "
+        f"keras-ssl {command[0]}: error: "
         + refusal(path.relative_to(tmp_path), "/train/cat/9.png")
+        + " (`data.source` (--data))"
     ]
     assert not (tmp_path / "e.keras").exists() and os.listdir(tmp_path) == ["bad.zip"]
