@@ -11,9 +11,13 @@ import csv
 import io
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+
+# `atomic_write`'s temporary names: ".<stem>.<8 random characters of mkstemp>.partial<suffixes>".
+_TEMPORARY_NAME = re.compile(r"\..+\.[a-z0-9_]{8}\.partial(\..+)?")
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[str], object]) -> Path:
@@ -48,6 +52,11 @@ def atomic_write(path: str | os.PathLike, write: Callable[[str], object]) -> Pat
         if os.path.exists(temporary):
             os.remove(temporary)
     return path
+
+
+def is_temporary(name: str) -> bool:
+    """Whether the file name `name` is a temporary file of `atomic_write` (a kill leaves them)."""
+    return _TEMPORARY_NAME.fullmatch(name) is not None
 
 
 def write_text(path: str | os.PathLike, text: str) -> Path:

@@ -19,11 +19,18 @@ from pathlib import Path
 
 import yaml
 
-from keras_ssl._files import read_json, write_json, write_text
+from keras_ssl._files import is_temporary, read_json, write_json, write_text
 from keras_ssl.config import ConfigError, differences, dump_yaml
 
 CONFIG_FILE = "config.yaml"
 RUN_INFO_FILE = "run_info.json"
+# The last line of every settings file keras_ssl writes: it tells a keras-ssl run folder
+# from a folder of another tool's `config.yaml`, whose files `force` must not delete.
+# A comment, so the settings read the same.
+_MARKER = "# Written by keras-ssl: a keras-ssl run folder."
+# What a run writes besides its settings file and a folder per evaluation (the Umeå
+# runner's layout, see `RunFolder`): all that `force` deletes.
+_RUN_ENTRIES = (RUN_INFO_FILE, "split.json", "results.csv", "results.md", "figures", "pretrain")
 
 
 class RunFolderError(ConfigError):
@@ -91,38 +98,42 @@ class RunFolder:
     def check(self, settings: Mapping, force: bool = False) -> bool:
         """Checks that the folder can take a run of `settings`, without writing anything.
 
+        A folder holding only the temporary files of writes a kill interrupted counts
+        as empty.
+
         Args:
             settings: the run's settings as nested dicts (e.g. `to_dict(config)`).
-            force: accept a run folder of other settings (`claim` then empties it).
+            force: accept a keras-ssl run of other settings (`claim` then deletes its files).
 
         Returns:
             True if the folder holds a run of the same settings (it will be resumed).
 
         Raises:
             RunFolderError: if the folder holds a run of other settings (the message
-                lists the differing keys), or holds files but no settings file.
+                lists the differing keys), or is not a keras-ssl run folder: it holds
+                files but no settings file, or a settings file that keras-ssl did not
+                write (refused even with `force`).
         """
         if self.path.exists() and not self.path.is_dir():
             raise RunFolderError(f"Output {str(self.path)!r} exists and is not a folder.")
-        config_file = self.path / self.config_file
-        if not config_file.is_file():
-            if self.path.is_dir() and any(self.path.iterdir()):
+        if not (self.path / self.config_file).is_file():
+            if self.path.is_dir() and any(not _is_leftover(p) for p in self.path.iterdir()):
                 raise RunFolderError(
                     f"Output folder {str(self.path)!r} is not empty and holds no "
                     f"{self.config_file}: it is not a keras-ssl run folder. Choose another output folder."
                 )
             return False
-        try:
-            old = yaml.safe_load(config_file.read_text()) or {}
-        except yaml.YAMLError as error:
-            raise RunFolderError(
-                f"{str(config_file)!r} cannot be read ({error}). Use another output folder, or "
-                "`force` to delete this run and start over."
-            ) from None
+        old, ours = self._settings()
         new = yaml.safe_load(dump_yaml(settings))
         changed = [line for line in differences(old, new) if not _same_source(line, old, new)]
         if not changed:
-            return True
+            return True  # also a run of a keras_ssl that did not mark its settings yet
+        if not ours:
+            raise RunFolderError(
+                f"{str(self.path / self.config_file)!r} was not written by keras-ssl (it lacks "
+                f"the line {_MARKER!r}): {str(self.path)!r} is not a keras-ssl run folder, and "
+                "its files are left alone. Choose another output folder."
+            )
         if force:
             return False
         raise RunFolderError(
@@ -132,18 +143,60 @@ class RunFolder:
         )
 
     def claim(self, settings: Mapping, force: bool = False) -> bool:
-        """Checks the folder (see `check`), empties it with `force`, and writes the settings.
+        """Checks the folder (see `check`) and writes the settings.
+
+        With `force`, a keras-ssl run of other settings is deleted first: its own files
+        and folders only, other files in the folder stay. The temporary files of writes
+        a kill interrupted are removed.
 
         Returns:
             True if an earlier run of the same settings is resumed.
         """
         resumed = self.check(settings, force)
-        if force and not resumed and (self.path / self.config_file).is_file():
-            shutil.rmtree(self.path)
+        config_file = self.path / self.config_file
+        if self.path.is_dir():
+            if force and not resumed and config_file.is_file():
+                self._delete_run()
+            _remove_leftovers(self.path)
         self.path.mkdir(parents=True, exist_ok=True)
         if not resumed:
-            write_text(self.path / self.config_file, dump_yaml(settings))
+            write_text(config_file, dump_yaml(settings) + _MARKER + "\n")
+        elif not self._settings()[1]:  # an older keras_ssl's run, resumed: mark it as ours
+            write_text(config_file, config_file.read_text().rstrip("\n") + "\n" + _MARKER + "\n")
         return resumed
+
+    def _settings(self) -> tuple[dict, bool]:
+        """The settings in the folder's settings file, and whether keras_ssl wrote it."""
+        config_file = self.path / self.config_file
+        try:
+            text = config_file.read_text()
+            old = yaml.safe_load(text)
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+            reason = " ".join(str(error).split())  # YAML errors span lines
+            raise RunFolderError(
+                f"{str(config_file)!r} cannot be read ({reason}): it is not a keras-ssl run "
+                "folder. Choose another output folder."
+            ) from None
+        if not isinstance(old, dict):
+            raise RunFolderError(
+                f"{str(config_file)!r} holds no mapping of settings: it is not a keras-ssl run "
+                "folder. Choose another output folder."
+            )
+        return old, _MARKER in text.splitlines()
+
+    def _delete_run(self) -> None:
+        """Deletes what the folder's keras-ssl run wrote (see `_RUN_ENTRIES`), nothing else."""
+        evaluations = self._settings()[0].get("evaluations")
+        names = [*_RUN_ENTRIES, *(evaluations if isinstance(evaluations, dict) else ())]
+        # The settings go last: a run killed while deleting is still a run to force.
+        for name in map(str, [*names, self.config_file]):
+            path = self.path / name
+            if name == ".." or path.name != name:
+                continue  # not one entry of this folder
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            elif path.is_symlink() or path.exists():
+                path.unlink()
 
     # -- run_info.json: versions, sessions and per-stage wall time ---------------------
 
@@ -173,6 +226,19 @@ class RunFolder:
         info = self.info()
         info.update(facts)
         write_json(self.path / RUN_INFO_FILE, info)
+
+
+def _is_leftover(path: Path) -> bool:
+    """Whether `path` is the temporary file of a write that a kill interrupted."""
+    return is_temporary(path.name) and path.is_file()
+
+
+def _remove_leftovers(folder: Path) -> None:
+    """Removes the temporary files of interrupted writes anywhere in `folder`."""
+    for parent, _, names in os.walk(folder):
+        for name in names:
+            if _is_leftover(Path(parent, name)):
+                os.remove(Path(parent, name))
 
 
 def _same_source(line: str, old: dict, new: dict) -> bool:
