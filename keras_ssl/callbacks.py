@@ -8,12 +8,12 @@ import keras
 
 
 class NaNLossError(FloatingPointError):
-    """Raised when the training loss becomes NaN or infinite."""
+    """Raised when the training loss, or a trainable weight, becomes NaN or infinite."""
 
 
 @keras.saving.register_keras_serializable(package="keras_ssl")
 class StopOnNaN(keras.callbacks.Callback):
-    """Stops training as soon as the loss is NaN or infinite, and says why.
+    """Stops training as soon as the loss or the weights are NaN or infinite, and says why.
 
     Like `keras.callbacks.TerminateOnNaN`, but it raises `NaNLossError` with the
     epoch, the batch and the usual fixes, so a script does not go on to save an
@@ -30,6 +30,13 @@ class StopOnNaN(keras.callbacks.Callback):
     an integer `save_freq`) makes Keras run all batch-end callbacks in order on the
     main thread; put `StopOnNaN` before it (pretext models' `fit` puts it first).
     TensorFlow reads the logs on the main thread every batch anyway.
+
+    The loss can stay finite while the weights are not (a NaN pixel makes every
+    weight NaN, and a NaN similarity can still rank first), so it also checks the
+    model's trainable weights: after batches 1, 2, 4, 8, … of the first epoch (when
+    the next batch begins, on the main thread) and at the end of every epoch, before
+    the callbacks after it (a checkpoint) see them. Each check is one reduction per
+    weight on the device and one number read back.
 
     Args:
         raise_error: raise `NaNLossError` (default) or just stop.
@@ -48,27 +55,67 @@ class StopOnNaN(keras.callbacks.Callback):
         super().__init__()
         self.raise_error = raise_error
         self._epoch = 0
+        self._stopped = False
+
+    def on_train_begin(self, logs=None):
+        self._stopped = False
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
 
     def on_train_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")
-        if loss is None:
+        if loss is not None and not math.isfinite(float(loss)):
+            self._stop(
+                f"The training loss became {float(loss)} at epoch {self._epoch + 1}, batch "
+                f"{batch + 1}; training stopped. Usual "
+                "causes: a learning rate too high (try 10x lower), NaN or infinite values in "
+                "the input images, or a temperature too small."
+            )
+
+    def on_train_batch_begin(self, batch, logs=None):
+        # After batches 1, 2, 4, 8, ... of the first epoch: early, and rarely enough to cost
+        # nothing. Here, not in `on_train_batch_end`: that may run in a worker thread while
+        # JAX's next step takes over (donates) the weights' buffers; this runs before it.
+        if self._epoch == 0 and batch and not batch & (batch - 1):
+            self._check_weights(f"at epoch 1, after batch {batch}")
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._check_weights(f"at the end of epoch {epoch + 1}")
+
+    def _check_weights(self, where: str) -> None:
+        weights = _trainable_values(self.model)
+        if self._stopped or not weights:
             return
-        loss = float(loss)
-        if math.isfinite(loss):
+        finite = keras.ops.stack([keras.ops.all(keras.ops.isfinite(w)) for w in weights])
+        if bool(keras.ops.convert_to_numpy(keras.ops.all(finite))):
             return
-        message = (
-            f"The training loss became {loss} at epoch {self._epoch + 1}, batch {batch + 1}; "
-            "training stopped. Usual causes: a learning rate too high (try 10x lower), "
-            "NaN or infinite values in the input images, or a temperature too small. "
-            "Resume from the last checkpoint once fixed."
+        self._stop(
+            f"The model's trainable weights became non-finite (NaN or inf) {where}; training "
+            "stopped, whatever the loss shows. Usual causes: NaN or infinite values in the "
+            "input images (check them with `np.isfinite`), a learning rate too high (try 10x "
+            "lower), or a temperature too small."
         )
-        self.model.stop_training = True
+
+    def _stop(self, message: str) -> None:
+        message += " Resume from the last checkpoint once fixed."
+        self._stopped = self.model.stop_training = True
         if self.raise_error:
             raise NaNLossError(message)
         print(message)
 
     def get_config(self):
         return {"raise_error": self.raise_error}
+
+
+def _trainable_values(model) -> list:
+    """The current values of `model`'s trainable weights, on any backend.
+
+    JAX's trainer keeps the weights of a running epoch in `model._jax_state` and
+    writes them back to the variables only at its end: read them there when present.
+    """
+    state = getattr(model, "_jax_state", None) or {}
+    values = state.get("trainable_variables")
+    if values:
+        return list(values)
+    return [keras.ops.convert_to_tensor(v) for v in model.trainable_variables]
