@@ -7,6 +7,8 @@ import numpy as np
 
 IMAGE_FORM = "(batch, height, width, 3) with values in [0, 255]"
 _NUMERIC_PREFIXES = ("uint", "int", "float", "bfloat")
+# Values per chunk of `check_image_values`: 64 MiB of float32, whatever the array size.
+_CHUNK_VALUES = 1 << 24
 
 
 def check_image_shape(shape, where: str = "check_image_batch") -> tuple:
@@ -91,6 +93,69 @@ def check_image_batch(images, where: str = "check_image_batch"):
             f"got dtype {dtype}. Decode image files before passing them on."
         )
     return images
+
+
+def check_image_values(images, where: str = "check_image_values") -> bool:
+    """Refuses float images with NaN or infinite values; says whether they look like [0, 1].
+
+    The value check of images held in memory (NumPy arrays or backend tensors), where
+    they enter (`PretextModel.fit`, `ImageSet`): a single NaN pixel makes every
+    weight NaN in one step, and the loss need not show it. Integer images are
+    always finite and pass at no cost. The array is read in chunks of rows, so the
+    check needs little memory besides it.
+
+    Args:
+        images: the images, `(batch, height, width, 3)`.
+        where: who takes the images, first word of the error.
+
+    Returns:
+        Whether the images are float with no value above 1.0 (`unit_range_message`
+        says why that is probably a mistake).
+
+    Raises:
+        ValueError: if float images hold NaN or infinite values.
+
+    Example:
+
+    >>> check_image_values(np.full((2, 8, 8, 3), 0.5, "float32"))
+    True
+    """
+    if not _dtype_name(images).startswith(("float", "bfloat")):
+        return False
+    images = images if isinstance(images, np.ndarray) else keras.ops.convert_to_numpy(images)
+    non_finite, largest = 0, -np.inf
+    rows = max(1, _CHUNK_VALUES // max(1, int(np.prod(images.shape[1:]))))
+    for start in range(0, len(images), rows):
+        chunk = images[start : start + rows]
+        finite = np.isfinite(chunk)
+        non_finite += chunk.size - int(np.count_nonzero(finite))
+        if not non_finite and chunk.size:
+            largest = max(largest, float(chunk.max()))
+    if non_finite:
+        raise ValueError(
+            f"{where} got images with {non_finite} non-finite values (NaN or infinite) out of "
+            f"{images.size}; one is enough to make every weight NaN. Replace or drop them "
+            "first, e.g. `images = np.nan_to_num(images, nan=0.0, posinf=255.0, neginf=0.0)`, "
+            "or find them with `np.argwhere(~np.isfinite(images))`."
+        )
+    return bool(images.size) and largest <= 1.0
+
+
+def unit_range_message(where: str) -> str:
+    """The warning for float images whose values all lie in [0, 1].
+
+    Args:
+        where: who takes the images.
+
+    Returns:
+        The message.
+    """
+    return (
+        f"{where} got float images with no value above 1.0, as if scaled to [0, 1]; "
+        f"keras_ssl's encoders and augmentations expect {IMAGE_FORM}, and on [0, 1] their "
+        "features are nearly constant. Multiply the images by 255 (`images * 255.0`), or pass "
+        "them as uint8."
+    )
 
 
 def dropped_remainder_message(what: str, count: int, batch_size: int, shuffle: bool) -> str:

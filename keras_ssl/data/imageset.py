@@ -9,6 +9,23 @@ import numpy as np
 from keras_ssl.data.files import ImageFiles
 
 
+def _float_hint(images: np.ndarray) -> str:
+    """How to turn float images into uint8: NaN/inf first, [0, 1] scaled to [0, 255]."""
+    if images.dtype.kind != "f":
+        return ""
+    finite = np.isfinite(images)
+    non_finite = images.size - int(np.count_nonzero(finite))
+    hint = ""
+    if non_finite:
+        hint += (
+            f" They hold {non_finite} non-finite values (NaN or infinite): replace or drop "
+            "them first, e.g. `np.nan_to_num(images, nan=0.0, posinf=255.0, neginf=0.0)`."
+        )
+    if finite.any() and images[finite].max() <= 1.0:
+        hint += " Their values lie in [0, 1], and keras_ssl expects [0, 255]: multiply them by 255 first."
+    return hint + " Convert with `np.clip(images, 0, 255).round().astype(np.uint8)`."
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class ImageSet:
     """The images (and labels) of one split of one data set.
@@ -52,6 +69,7 @@ class ImageSet:
             if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] != 3:
                 raise ValueError(
                     f"`images` must be uint8 [N, H, W, 3]; got {images.dtype} {images.shape}."
+                    + _float_hint(images)
                 )
             object.__setattr__(self, "images", images)
         object.__setattr__(self, "class_names", [str(c) for c in self.class_names])

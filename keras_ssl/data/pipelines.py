@@ -29,7 +29,7 @@ _CACHE_MEMORY_SHARE = 0.5
 
 
 def pretraining_pipeline(
-    imageset: ImageSet,
+    imageset: ImageSet | np.ndarray,
     batch_size: int,
     *,
     image_size: Sequence[int] | None = None,
@@ -47,7 +47,8 @@ def pretraining_pipeline(
     32×32 CIFAR-10 and resizes to 96×96 inside the model).
 
     Args:
-        imageset: the images.
+        imageset: the images: an `ImageSet`, or a uint8 array `[N, H, W, 3]` (float
+            arrays are refused with how to convert them, NaN and [0, 1] values included).
         batch_size: images per batch; at most the number of images.
         image_size: `(height, width)` to resize to in the pipeline, or `None`.
         shuffle: reshuffle every epoch.
@@ -67,6 +68,8 @@ def pretraining_pipeline(
     >>> next(iter(dataset)).shape
     TensorShape([256, 32, 32, 3])
     """
+    if isinstance(imageset, np.ndarray):
+        imageset = ImageSet(images=imageset)
     _check_batch_size(batch_size, imageset, drop_remainder=True)
     if len(imageset) % batch_size:
         message = dropped_remainder_message(

@@ -102,6 +102,30 @@ def full_batches(model, x, y=None, sample_weight=None, batch_size=None, shuffle=
     return data
 
 
+def first_float_batch(x):
+    """The images of the first batch of a `tf.data.Dataset` of float images, else None.
+
+    What `PretextModel.fit` checks the values of when the images are not arrays. A
+    dataset of integer images (keras_ssl's pipelines give uint8) is not read; one of
+    float images is read for one batch more, which repeats its start-up (a shuffle
+    buffer fills twice). Generators and `PyDataset`s are not read: their first batch
+    would be lost.
+    """
+    if "tensorflow" not in sys.modules:
+        return None
+    from keras_ssl.pretext import _tensorflow
+
+    if not _tensorflow.is_dataset(x):
+        return None
+    spec = x.element_spec
+    spec = spec[0] if isinstance(spec, tuple) else spec
+    if not getattr(getattr(spec, "dtype", None), "is_floating", False):
+        return None
+    for batch in x.take(1):
+        return batch[0] if isinstance(batch, tuple) else batch
+    return None
+
+
 def is_array(x) -> bool:
     """Whether `x` is an array that Keras would batch itself (NumPy or a backend tensor)."""
     return isinstance(x, np.ndarray) or keras.ops.is_tensor(x)

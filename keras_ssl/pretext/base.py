@@ -10,6 +10,7 @@ a method written this way needs no backend-specific code.
 from __future__ import annotations
 
 import contextlib
+import warnings
 
 import keras
 from keras import ops
@@ -18,8 +19,8 @@ from keras_ssl.augment import get as get_augment
 from keras_ssl.callbacks import StopOnNaN
 from keras_ssl.encoders import encoder_input_shape
 from keras_ssl.losses import l2_normalize
-from keras_ssl.pretext._batches import full_batches, is_array
-from keras_ssl.utils import check_image_batch
+from keras_ssl.pretext._batches import first_float_batch, full_batches, is_array
+from keras_ssl.utils import check_image_batch, check_image_values, unit_range_message
 
 
 def resolve_augment(augment, image_size):
@@ -274,9 +275,20 @@ class PretextModel(keras.Model):
           and a `tf.data.Dataset` whose batch size is not fixed skips its short
           batches; a warning says so once. The same holds for `validation_data` and
           `validation_split`. `PyDataset`s and generators are used as they are.
+        - Float images with NaN or infinite values raise `ValueError` before training,
+          and float images with no value above 1.0 (scaled to [0, 1], not [0, 255])
+          warn once per model. Arrays are checked whole (`x` and `validation_data`), a
+          `tf.data.Dataset` of float images by its first batch; generators and
+          `PyDataset`s are not read ahead: for them `StopOnNaN` stops training once
+          the weights become non-finite.
 
         Arguments are those of `keras.Model.fit`.
         """
+        self._check_pixel_values(x, "")
+        if isinstance(validation_data, (tuple, list)) and validation_data:
+            self._check_pixel_values(validation_data[0], " (validation_data)")
+        elif validation_data is not None:
+            self._check_pixel_values(validation_data, " (validation_data)")
         callbacks = list(callbacks or []) + self._fit_callbacks()
         if not any(isinstance(c, (StopOnNaN, keras.callbacks.TerminateOnNaN)) for c in callbacks):
             callbacks.insert(0, StopOnNaN())
@@ -302,6 +314,18 @@ class PretextModel(keras.Model):
             **data,
             **kwargs,
         )
+
+    def _check_pixel_values(self, x, which: str) -> None:
+        """Refuses NaN/inf pixels and warns once for [0, 1] images (see `fit`)."""
+        where = f"{self.__class__.__name__}.fit{which}"
+        images = x if is_array(x) else first_float_batch(x)
+        if images is None:
+            return
+        if not is_array(x):
+            where += ", in the first batch of the dataset,"
+        if check_image_values(images, where) and not getattr(self, "_warned_unit_range", False):
+            self._warned_unit_range = True
+            warnings.warn(unit_range_message(where), stacklevel=3)
 
     def _fit_callbacks(self) -> list:
         """Callbacks the method adds to every `fit`, after the caller's (none here)."""
