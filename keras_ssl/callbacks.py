@@ -33,10 +33,11 @@ class StopOnNaN(keras.callbacks.Callback):
 
     The loss can stay finite while the weights are not (a NaN pixel makes every
     weight NaN, and a NaN similarity can still rank first), so it also checks the
-    model's trainable weights: after batches 1, 2, 4, 8, … of the first epoch (when
-    the next batch begins, on the main thread) and at the end of every epoch, before
-    the callbacks after it (a checkpoint) see them. Each check is one reduction per
-    weight on the device and one number read back.
+    model's trainable weights: after the first batch (when the second begins, on the
+    main thread) and at the end of every epoch, before the callbacks after it (an
+    epoch-end checkpoint) see them. Each check is one reduction per weight on the
+    device and one number read back. A checkpoint that saves on batch ends may still
+    save weights made NaN within an epoch whose loss stayed finite.
 
     Args:
         raise_error: raise `NaNLossError` (default) or just stop.
@@ -74,11 +75,11 @@ class StopOnNaN(keras.callbacks.Callback):
             )
 
     def on_train_batch_begin(self, batch, logs=None):
-        # After batches 1, 2, 4, 8, ... of the first epoch: early, and rarely enough to cost
-        # nothing. Here, not in `on_train_batch_end`: that may run in a worker thread while
+        # Once early, after the first batch: a NaN pixel in every batch poisons the weights
+        # at once. Here, not in `on_train_batch_end`: that may run in a worker thread while
         # JAX's next step takes over (donates) the weights' buffers; this runs before it.
-        if self._epoch == 0 and batch and not batch & (batch - 1):
-            self._check_weights(f"at epoch 1, after batch {batch}")
+        if self._epoch == 0 and batch == 1:
+            self._check_weights("at epoch 1, after batch 1")
 
     def on_epoch_end(self, epoch, logs=None):
         self._check_weights(f"at the end of epoch {epoch + 1}")
