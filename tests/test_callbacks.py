@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import keras_ssl
 from keras_ssl import augment
@@ -51,8 +52,7 @@ def test_stops_at_the_first_nan_batch_before_a_checkpoint_saves_it(tmp_path):
         NaNLossError, match=r"loss became nan at epoch 1, batch 4; training stopped\."
     ):
         model.fit(
-            images_with_nan_batch(3),
-            batch_size=8,
+            tf.data.Dataset.from_tensor_slices(images_with_nan_batch(3)).batch(8),
             shuffle=False,
             epochs=2,
             verbose=0,
@@ -68,8 +68,7 @@ def test_stops_at_the_first_nan_batch_before_a_checkpoint_saves_it(tmp_path):
 def test_without_raising_it_only_stops(capsys):
     model = tiny_simclr()
     history = model.fit(
-        images_with_nan_batch(1),
-        batch_size=8,
+        tf.data.Dataset.from_tensor_slices(images_with_nan_batch(1)).batch(8),
         shuffle=False,
         epochs=3,
         verbose=0,

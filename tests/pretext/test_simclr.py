@@ -222,10 +222,11 @@ JAX_SCRIPT = textwrap.dedent(
     assert keras.callbacks.CallbackList([StopOnNaN(), EpochEnds()])._async_train
     simclr = keras_ssl.SimCLR(keras_ssl.encoders.small_cnn((16, 16, 3), 4, 2), augment="simclr")
     simclr.compile(optimizer="adam")
+    import tensorflow as tf
     x = small[:48].astype("float32")
     x[24:32] = np.nan
     try:
-        simclr.fit(x, batch_size=8, shuffle=False, epochs=2, verbose=0, callbacks=[EpochEnds()])
+        simclr.fit(tf.data.Dataset.from_tensor_slices(x).batch(8), epochs=2, verbose=0, callbacks=[EpochEnds()])
         raise AssertionError("NaN loss not stopped")
     except NaNLossError as error:
         assert "loss became nan at epoch 1, batch 4" in str(error), error
